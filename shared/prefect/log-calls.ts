@@ -1,0 +1,45 @@
+import type { HttpTransport } from './http.ts';
+import { compact, type DateTimeInput, toIsoDateTime } from './wire.ts';
+
+/** One log line for a flow run (`LogCreate`). */
+export interface LogInput {
+  /** Logger name, e.g. `prefect.flow_runs.worker`. */
+  name: string;
+  /** Python logging level: 10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR, 50 CRITICAL. */
+  level: number;
+  message: string;
+  timestamp: DateTimeInput;
+  flowRunId?: string | null;
+  taskRunId?: string | null;
+}
+
+/** Log calls. */
+export interface LogCalls {
+  /**
+   * `POST /logs/` (201). Sends only `LogCreate` fields: never `worker_id`, which OSS servers
+   * reject with 422. An empty list makes no request.
+   */
+  createLogs(logs: readonly LogInput[]): Promise<void>;
+}
+
+/** Binds the log calls to a transport. */
+export const createLogCalls = (http: HttpTransport): LogCalls => ({
+  async createLogs(logs) {
+    if (logs.length === 0) return;
+    await http.send({
+      operation: 'createLogs',
+      method: 'POST',
+      path: '/logs/',
+      body: logs.map((log) =>
+        compact({
+          name: log.name,
+          level: log.level,
+          message: log.message,
+          timestamp: toIsoDateTime(log.timestamp),
+          flow_run_id: log.flowRunId,
+          task_run_id: log.taskRunId,
+        })
+      ),
+    });
+  },
+});
