@@ -14,6 +14,7 @@ const USAGE = `Usage: npm run standin -- <prefect|ecs|sqs> [options]
             --api-key KEY             require Bearer auth (PREFECT_API_KEY)
   ecs       AWS stand-in: ECS, EC2, Secrets Manager, CloudWatch Logs on one port   default port 4566
             --region R                default us-east-1
+            --task-seconds S          tasks walk PROVISIONING→…→STOPPED (exit 0), S seconds a step (default 2)
   sqs       SQS stand-in (fauxqs behind a strict front) with the launch (+DLQ) and tick queues
             default port 9324; --region R
 
@@ -39,6 +40,7 @@ const main = async (): Promise<void> => {
       region: { type: 'string', default: 'us-east-1' },
       'auth-string': { type: 'string' },
       'api-key': { type: 'string' },
+      'task-seconds': { type: 'string', default: '2' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -67,7 +69,17 @@ const main = async (): Promise<void> => {
     console.log(`Prefect stand-in listening.\n  PREFECT_API_URL=${standin.apiUrl}`);
     close = standin.close;
   } else if (kind === 'ecs') {
-    const standin = await startAwsStandin({ port, host, region: values.region });
+    const stepSeconds = Number(values['task-seconds']);
+    if (!Number.isFinite(stepSeconds) || stepSeconds < 0) {
+      fail(`--task-seconds must be a number of seconds, got '${values['task-seconds']}'.`);
+    }
+    // Standalone, nothing can advance tasks by hand: walk each lifecycle on a timer.
+    const standin = await startAwsStandin({
+      port,
+      host,
+      region: values.region,
+      taskPlan: { autoAdvance: { delayMs: stepSeconds * 1000 } },
+    });
     console.log(
       `AWS stand-in (ECS, EC2, Secrets Manager, CloudWatch Logs) listening.\n  AWS_ENDPOINT_URL=${standin.url}\n  AWS_REGION=${values.region}`
     );
