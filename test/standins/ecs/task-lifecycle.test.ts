@@ -45,8 +45,6 @@ const SCHEMA_DETAIL_KEYS = [
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-const sorted = (object: object): string[] => Object.keys(object).sort();
-
 describe('ECS stand-in: task lifecycle and events', () => {
   let standin: AwsStandin;
   let ecs: ECSClient;
@@ -114,7 +112,7 @@ describe('ECS stand-in: task lifecycle and events', () => {
     expect(received.map((event) => event.id)).toEqual(events.slice(1).map((event) => event.id));
     expect(stopped).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited' });
     for (const event of events) {
-      expect(sorted(event)).toEqual(OFFICIAL_ENVELOPE_KEYS);
+      expect(keysOf(event)).toEqual(OFFICIAL_ENVELOPE_KEYS);
       expect(event).toMatchObject({
         version: '0',
         'detail-type': 'ECS Task State Change',
@@ -130,12 +128,12 @@ describe('ECS stand-in: task lifecycle and events', () => {
     }
     const running = events[2]?.detail;
     expect(running).toBeDefined();
-    expect(sorted(running ?? {})).toEqual(expect.arrayContaining(OFFICIAL_RUNNING_DETAIL_KEYS));
-    const extra = sorted(running ?? {}).filter(
+    expect(keysOf(running ?? {})).toEqual(expect.arrayContaining(OFFICIAL_RUNNING_DETAIL_KEYS));
+    const extra = keysOf(running ?? {}).filter(
       (key) => !OFFICIAL_RUNNING_DETAIL_KEYS.includes(key)
     );
     expect(SCHEMA_DETAIL_KEYS).toEqual(expect.arrayContaining(extra));
-    expect(sorted(running?.containers[0] ?? {})).toEqual(OFFICIAL_RUNNING_CONTAINER_KEYS);
+    expect(keysOf(running?.containers[0] ?? {})).toEqual(OFFICIAL_RUNNING_CONTAINER_KEYS);
     expect(running?.attachments?.[0]).toMatchObject({ type: 'eni', status: 'ATTACHED' });
     expect(running?.startedBy).toBe('prefect-lifecycle');
     const last = events[4]?.detail;
