@@ -1,0 +1,57 @@
+/**
+ * Scripted failures: the next N requests matching a rule get an error status (optionally with
+ * `Retry-After`) or a dropped connection, before auth and routing, as a proxy or rate limiter would.
+ */
+
+export interface FaultRule {
+  /** Only requests with this method (any when absent). */
+  method?: string;
+  /** Matched against the path after `/api`, e.g. `/work_pools/p/get_scheduled_flow_runs`. */
+  path: string | RegExp;
+  status: number;
+  /** Seconds, sent as the `Retry-After` header. */
+  retryAfter?: number;
+  /** How many matching requests fail; default 1. */
+  times?: number;
+  /** JSON body of the failure; default `{"detail": "Injected fault"}`. */
+  body?: unknown;
+  /** Destroy the socket without answering. */
+  dropConnection?: boolean;
+}
+
+export interface FaultInjector {
+  inject(rule: FaultRule): void;
+  clear(): void;
+}
+
+interface ActiveFault {
+  rule: FaultRule;
+  remaining: number;
+}
+
+/** The fault store of one stand-in; `take` consumes one use of the first matching rule. */
+export const createFaults = (): FaultInjector & {
+  take(method: string, path: string): FaultRule | undefined;
+} => {
+  const active: ActiveFault[] = [];
+  return {
+    inject(rule) {
+      active.push({ rule, remaining: rule.times ?? 1 });
+    },
+    clear() {
+      active.length = 0;
+    },
+    take(method, path) {
+      const index = active.findIndex(
+        ({ rule }) =>
+          (rule.method === undefined || rule.method.toUpperCase() === method) &&
+          (typeof rule.path === 'string' ? rule.path === path : rule.path.test(path))
+      );
+      const fault = active[index];
+      if (!fault) return undefined;
+      fault.remaining -= 1;
+      if (fault.remaining <= 0) active.splice(index, 1);
+      return fault.rule;
+    },
+  };
+};
