@@ -1,0 +1,65 @@
+/**
+ * The launcher Lambda: SQS launch queue → one ECS task per claimed flow run. Thin by design: each
+ * record goes to `processLaunchRecord` (parse, launch, schedule the retry); Powertools' batch
+ * processor reports failed records as `batchItemFailures` (the event source mapping needs
+ * `functionResponseType: ReportBatchItemFailures`).
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { loadConfig } from '../../shared/config.ts';
+import {
+  type ProcessLaunchRecordDeps,
+  processLaunchRecord,
+} from '../../shared/launch/process-launch-record.ts';
+import { createLauncherDeps } from './launcher-deps.ts';
+
+/** The launcher's logger (`POWERTOOLS_LOG_LEVEL`, `POWERTOOLS_SERVICE_NAME` apply). */
+export const logger = new Logger({ serviceName: 'prefect-ecs-serverless-launcher' });
+
+/** The launcher's handler type. */
+export type LauncherHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * A handler over given dependencies, or a function that builds them on first use (once; a failed
+ * build is tried again on the next invocation, and fails that invocation loudly).
+ *
+ * @example
+ * const handler = createLauncherHandler(await createLauncherDeps(config, { logger, clients }));
+ * await handler(sqsEvent); // { batchItemFailures: [...] }
+ */
+export const createLauncherHandler = (
+  deps: ProcessLaunchRecordDeps | (() => Promise<ProcessLaunchRecordDeps>)
+): LauncherHandler => {
+  let ready: Promise<ProcessLaunchRecordDeps> | undefined =
+    typeof deps === 'function' ? undefined : Promise.resolve(deps);
+  const load = (): Promise<ProcessLaunchRecordDeps> => {
+    if (ready === undefined && typeof deps === 'function') {
+      ready = deps().catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+    }
+    return ready as Promise<ProcessLaunchRecordDeps>;
+  };
+  return async (event, context) => {
+    const resolved = await load();
+    // One processor per invocation: it holds the batch's state, and tests (or a bench) may invoke
+    // one handler concurrently.
+    const processor = new BatchProcessor(EventType.SQS);
+    return processPartialResponse(
+      event,
+      (record: SQSRecord) => processLaunchRecord(record, resolved),
+      processor,
+      { ...(context ? { context } : {}), throwOnFullBatchFailure: false }
+    );
+  };
+};
+
+const launch = createLauncherHandler(() => createLauncherDeps(loadConfig(process.env), { logger }));
+
+/** The Lambda entry point: configuration and clients from the environment, on first invocation. */
+export const handler: LauncherHandler = (event, context) => {
+  if (context) logger.addContext(context);
+  return launch(event, context);
+};

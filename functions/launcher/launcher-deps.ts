@@ -1,0 +1,102 @@
+/**
+ * Builds everything the launcher needs from the configuration, once per container: SDK clients
+ * (their own retries on), the Prefect client with the credential read from Secrets Manager, the
+ * ports' adapters and the warm caches. Tests pass clients aimed at the stand-ins.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Config } from '../../shared/config.ts';
+import { createEc2Api } from '../../shared/ecs/ec2-client.ts';
+import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { createTemplateLookups } from '../../shared/jobs/create-template-lookups.ts';
+import { createLaunchCaches } from '../../shared/launch/launch-caches.ts';
+import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
+import type { ProcessLaunchRecordDeps } from '../../shared/launch/process-launch-record.ts';
+import { createSqsQueue } from '../../shared/launch/sqs-queue.ts';
+import { createPrefectClient, type PrefectClientFactoryDeps } from '../../shared/prefect/client.ts';
+import { resolvePrefectCredentials } from '../../shared/secrets/prefect-credentials.ts';
+import { createSecretsManagerReader } from '../../shared/secrets/secrets-manager-reader.ts';
+
+/** The SDK clients; any left out are created for the configured region. */
+export interface LauncherClients {
+  ecs: ECSClient;
+  ec2: EC2Client;
+  sqs: SQSClient;
+  secretsManager: SecretsManagerClient;
+}
+
+/** Options of {@link createLauncherDeps}. */
+export interface LauncherDepsOptions {
+  logger: LaunchLogger;
+  clients?: Partial<LauncherClients>;
+  /** For the Prefect client (tests: a `sleep` that does not wait). */
+  prefectDeps?: PrefectClientFactoryDeps;
+}
+
+/** SDK attempts per call (its standard retry mode backs off on throttling and 5xx). */
+export const AWS_MAX_ATTEMPTS = 4;
+
+/**
+ * Prefect client limits for a Lambda: a few quick retries in the invocation, then the queue's
+ * slower retries take over (the official client's 5 retries with up to 32 s waits would outlast
+ * the invocation).
+ */
+export const PREFECT_CLIENT_LIMITS = {
+  maxRetries: 3,
+  maxDelayMs: 4_000,
+  timeoutMs: 10_000,
+  deadlineMs: 25_000,
+} as const;
+
+/**
+ * Creates the launcher's dependencies. Reads the Prefect credential from Secrets Manager when it is
+ * configured by ARN (so call it once per container, not per record).
+ *
+ * @example
+ * const deps = await createLauncherDeps(loadConfig(process.env), { logger });
+ */
+export const createLauncherDeps = async (
+  config: Config,
+  options: LauncherDepsOptions
+): Promise<ProcessLaunchRecordDeps> => {
+  const region = config.awsRegion;
+  const clients: LauncherClients = {
+    ecs: options.clients?.ecs ?? new ECSClient({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
+    ec2: options.clients?.ec2 ?? new EC2Client({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
+    sqs: options.clients?.sqs ?? new SQSClient({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
+    secretsManager:
+      options.clients?.secretsManager ??
+      new SecretsManagerClient({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
+  };
+  const credentials = await resolvePrefectCredentials(
+    config.prefectCredentials,
+    createSecretsManagerReader(clients.secretsManager)
+  );
+  const prefect = createPrefectClient(
+    { apiUrl: config.prefectApiUrl, ...credentials, ...PREFECT_CLIENT_LIMITS },
+    options.prefectDeps
+  );
+  return {
+    prefect,
+    ecs: createEcsClient(clients.ecs, { region }),
+    ec2: createEc2Api(clients.ec2),
+    queue: createSqsQueue(clients.sqs, config.launchQueueUrl),
+    templateLookups: createTemplateLookups(prefect),
+    caches: createLaunchCaches(),
+    logger: options.logger,
+    settings: {
+      prefectApiUrl: config.prefectApiUrl,
+      workerName: config.workerName,
+      region,
+      defaultImage: config.ecsDefaultImage,
+      executionRoleArn: config.ecsExecutionRoleArn,
+      apiKeySecretArn: config.prefectApiKeySecretArn,
+      authStringSecretArn: config.prefectApiAuthStringSecretArn,
+      retryDeadlineSeconds: config.launchRetryDeadlineSeconds,
+      templateEnvironment: config.templateEnvironment,
+      templateEnvAllowlist: config.templateEnvAllowlist,
+    },
+  };
+};

@@ -1,0 +1,75 @@
+/**
+ * The launcher's domain: one claimed flow run → exactly one ECS task, or a final state that says
+ * why not (DESIGN.md "launcher", prefect-worker-api.md §2.4–2.6, prefect-ecs-worker.md §2.1–2.8).
+ *
+ * Returns an outcome when the message is settled (SQS deletes it); throws when it should come back
+ * later (a transient failure before the retry deadline, or a task whose pid is not recorded yet).
+ */
+import { isNotFound } from '../prefect/prefect-api-error.ts';
+import type { FlowRun } from '../prefect/schemas.ts';
+import { checkClaim } from './claim.ts';
+import type { LaunchDeps, LaunchOutcome } from './launch-deps.ts';
+import type { LaunchMessage } from './launch-message.ts';
+import { type PreparedLaunch, prepareLaunch } from './prepare-launch.ts';
+import { readDeploymentOrCancel, recordLaunch, settleFailure } from './settle-launch.ts';
+import { startLaunch } from './start-launch.ts';
+
+/**
+ * Launches one claimed flow run:
+ * 1. read the run; go on only if this message still owns it (`checkClaim`: PENDING, no
+ *    `infrastructure_pid`, and this claim's transition id or a named PENDING sub-state);
+ * 2. read the deployment (404 → CANCELLED, forced: "Deployment <id> no longer exists, cancelled
+ *    run."), the flow and the pool (flows and pools from the warm cache);
+ * 3. render the job configuration (`resolveJobConfiguration`);
+ * 4. build and ensure the task definition (or use `task_definition_arn`), resolve the network;
+ * 5. RunTask once (`startTaskOnce`: clientToken = flow run id, recovery for retried runs);
+ * 6. record `infrastructure_pid` = `<cluster>::<taskArn>`, the worker labels, and a log line
+ *    naming the task and task-definition ARNs.
+ *
+ * Failures before the task starts: permanent ones (template, cluster, network, role, …) propose
+ * CRASHED "Failed to submit flow run to infrastructure: …" at once and settle the message;
+ * transient ones throw (the queue retries) until `retryDeadlineSeconds` after the scheduled time,
+ * then CRASHED. After the task started, only recording the pid can fail: transient → throw (the
+ * redelivery gets the same task back and records it), otherwise logged.
+ *
+ * @example
+ * const outcome = await launchFlowRun(message, deps);
+ * // { status: 'launched', taskArn: 'arn:aws:ecs:…:task/prefect/…', infrastructurePid: 'prefect::arn:…', … }
+ */
+export const launchFlowRun = async (
+  message: LaunchMessage,
+  deps: LaunchDeps
+): Promise<LaunchOutcome> => {
+  const nowMs = (deps.now ?? (() => new Date()))().getTime();
+  let run: FlowRun;
+  try {
+    run = await deps.prefect.readFlowRun(message.flow_run_id);
+  } catch (error) {
+    if (isNotFound(error)) return { status: 'skipped', reason: 'the flow run no longer exists' };
+    throw error;
+  }
+  const claim = checkClaim(run, message);
+  if (!claim.owned) {
+    deps.logger.info('Not launching', { reason: claim.reason });
+    return { status: 'skipped', reason: claim.reason };
+  }
+  if (run.work_pool_name !== null && run.work_pool_name !== message.work_pool) {
+    const reason = `the flow run belongs to work pool '${run.work_pool_name}', not '${message.work_pool}'`;
+    deps.logger.warn('Not launching', { reason });
+    return { status: 'skipped', reason };
+  }
+
+  let prepared: PreparedLaunch;
+  let started: Awaited<ReturnType<typeof startLaunch>>;
+  try {
+    const deployment = await readDeploymentOrCancel(run, deps);
+    if (deployment !== null && 'cancelled' in deployment) {
+      return { status: 'cancelled', reason: deployment.cancelled };
+    }
+    prepared = await prepareLaunch(run, deployment, message, deps, nowMs);
+    started = await startLaunch(prepared, message, deps);
+  } catch (error) {
+    return settleFailure(error, message, deps, nowMs);
+  }
+  return recordLaunch(run, prepared, started, deps);
+};
