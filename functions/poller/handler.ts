@@ -1,0 +1,60 @@
+/**
+ * The poller Lambda: invoked by the EventBridge schedule (once a minute), by the tick queue (the
+ * polls in between) and by hand. Configuration is parsed at cold start (a bad environment fails
+ * every invocation with one message listing all problems); the Prefect credentials are read from
+ * Secrets Manager on the first invocation and kept for the container's life.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { loadPollerConfig, pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
+import type { PollerDeps } from '../../shared/poll/run-poller.ts';
+import { createPrefectClient } from '../../shared/prefect/client.ts';
+import { createSqsQueueSender } from '../../shared/queue/sqs-queue-sender.ts';
+import { resolvePrefectCredentials } from '../../shared/secrets/prefect-credentials.ts';
+import { createSecretsManagerReader } from '../../shared/secrets/secrets-manager-reader.ts';
+import { createPollerHandler } from './create-handler.ts';
+
+/**
+ * A poll runs every 20 s: fail fast rather than let one call's retries outlast the interval (the
+ * next poll tries again; nothing is lost).
+ */
+export const POLLER_PREFECT_TIMEOUTS = {
+  timeoutMs: 10_000,
+  maxRetries: 3,
+  maxDelayMs: 4_000,
+  deadlineMs: 15_000,
+} as const;
+
+const config = loadPollerConfig(process.env);
+const logger = new Logger({ serviceName: 'poller' });
+const sqs = new SQSClient({});
+const ecs = createEcsClient(new ECSClient({ maxAttempts: 4 }), { region: config.awsRegion });
+
+let deps: Promise<PollerDeps> | undefined;
+const loadDeps = (): Promise<PollerDeps> => {
+  deps ??= (async (): Promise<PollerDeps> => {
+    const reader = createSecretsManagerReader(new SecretsManagerClient({}));
+    const credentials = await resolvePrefectCredentials(config.prefectCredentials, reader);
+    return {
+      prefect: createPrefectClient({
+        apiUrl: config.prefectApiUrl,
+        ...credentials,
+        ...POLLER_PREFECT_TIMEOUTS,
+      }),
+      queue: createSqsQueueSender(sqs),
+      ecs,
+      options: pollOptionsFromConfig(config),
+      logger,
+      tickQueueUrl: config.tickQueueUrl,
+    };
+  })().catch((error: unknown) => {
+    deps = undefined; // a failed secret read is tried again on the next invocation
+    throw error;
+  });
+  return deps;
+};
+
+export const handler = createPollerHandler(loadDeps, logger);

@@ -1,0 +1,98 @@
+/**
+ * Whether a PENDING run of the pool is an orphan of ours, and what to do with it.
+ *
+ * Ours: the run carries our claim marker (its state's `transition_id`, `claim-marker.ts`) or our
+ * `prefect.worker.name` label (which survives PENDING sub-states such as `InfrastructurePending`).
+ * Orphan: ours, still PENDING, no `infrastructure_pid`, and more than `orphanAfterSeconds` past the
+ * time its launch was due, i.e. the latest of: the time the current PENDING state was written, the
+ * scheduled time minus the lead (a prefetched claim waits for its delayed message), and the last
+ * re-enqueue. Then:
+ * - fewer than `maxRequeues` re-enqueues so far → enqueue the launch message again (RunTask's
+ *   `clientToken` and the launcher's claim check make a duplicate harmless);
+ * - otherwise → CRASHED, "launch never completed", saying what was tried.
+ */
+import type { FlowRun } from '../prefect/schemas.ts';
+import { isClaimTransitionIdOf } from './claim-marker.ts';
+import { lastRequeueAt, requeueCount, WORKER_NAME_LABEL } from './run-labels.ts';
+
+/** Inputs besides the run. */
+export interface OrphanContext {
+  workerName: string;
+  now: Date;
+  orphanAfterSeconds: number;
+  maxRequeues: number;
+  leadSeconds: number;
+}
+
+/** The verdict for one PENDING run. */
+export type OrphanDecision =
+  | { kind: 'not-orphan'; reason: string }
+  | { kind: 'wait'; dueAt: Date }
+  | {
+      kind: 'requeue';
+      /** The launch message's transition id: the current state's (the launcher checks it). */
+      transitionId: string;
+      scheduledTime: Date;
+      /** The re-enqueue this will be (1 = first). */
+      requeue: number;
+    }
+  | { kind: 'give-up'; message: string };
+
+const parseTime = (iso: string | null | undefined): Date | undefined => {
+  if (!iso) return undefined;
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? undefined : time;
+};
+
+/** Whether the run carries our claim marker or our worker label. */
+export const isClaimedBy = (run: FlowRun, workerName: string): boolean =>
+  run.labels[WORKER_NAME_LABEL] === workerName ||
+  isClaimTransitionIdOf(run.state?.state_details.transition_id, workerName);
+
+const describeAttempts = (requeues: number, last: Date | undefined): string =>
+  requeues === 0
+    ? 'its launch message was sent once, when it was claimed'
+    : `its launch message was sent ${requeues + 1} times (once when claimed, then re-enqueued ${requeues} time${requeues === 1 ? '' : 's'} by the orphan sweep${last ? `, last at ${last.toISOString()}` : ''})`;
+
+/**
+ * @example
+ * classifyOrphan(run, { workerName: 'w', now, orphanAfterSeconds: 300, maxRequeues: 3, leadSeconds: 0 });
+ * // { kind: 'requeue', transitionId: '…', scheduledTime, requeue: 1 }
+ */
+export const classifyOrphan = (run: FlowRun, context: OrphanContext): OrphanDecision => {
+  const state = run.state;
+  if (state?.type !== 'PENDING') return { kind: 'not-orphan', reason: 'not PENDING' };
+  if (run.infrastructure_pid) return { kind: 'not-orphan', reason: 'has infrastructure' };
+  if (!isClaimedBy(run, context.workerName)) {
+    return { kind: 'not-orphan', reason: 'claimed by another worker' };
+  }
+  const requeues = requeueCount(run.labels);
+  const lastRequeue = lastRequeueAt(run.labels);
+  const pendingSince = parseTime(state.timestamp) ?? context.now;
+  const scheduled =
+    parseTime(state.state_details.scheduled_time) ??
+    parseTime(run.next_scheduled_start_time) ??
+    parseTime(run.expected_start_time) ??
+    pendingSince;
+  const launchDue = new Date(scheduled.getTime() - context.leadSeconds * 1000);
+  const dueAt = new Date(
+    Math.max(pendingSince.getTime(), launchDue.getTime(), lastRequeue?.getTime() ?? 0)
+  );
+  const overdueSeconds = (context.now.getTime() - dueAt.getTime()) / 1000;
+  if (overdueSeconds < context.orphanAfterSeconds) return { kind: 'wait', dueAt };
+
+  const transitionId = state.state_details.transition_id;
+  const stateName = state.name ?? 'Pending';
+  const tried = `The run was claimed by worker '${context.workerName}' and has been ${stateName} since ${pendingSince.toISOString()}; ${describeAttempts(requeues, lastRequeue)}; no ECS task was recorded (no infrastructure_pid) ${Math.round(overdueSeconds)} s after the launch was due.`;
+  const check = "Check the launcher's logs and the launch queue's dead-letter queue.";
+  if (!transitionId) {
+    return {
+      kind: 'give-up',
+      message: `Launch never completed. ${tried} Its state has no transition id, so it cannot be re-enqueued. ${check}`,
+    };
+  }
+  if (requeues >= context.maxRequeues) {
+    return { kind: 'give-up', message: `Launch never completed. ${tried} ${check}` };
+  }
+  return { kind: 'requeue', transitionId, scheduledTime: scheduled, requeue: requeues + 1 };
+};

@@ -1,0 +1,161 @@
+/**
+ * The orphan sweep through the stand-ins: a claimed run whose launch message never led to a task is
+ * re-enqueued (recognised by the claim marker, or by the worker label under a PENDING sub-state),
+ * at most ORPHAN_MAX_REQUEUES times, then CRASHED saying what was tried.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkClaim } from '../../shared/launch/claim.ts';
+import { pollPools } from '../../shared/poll/poll-pools.ts';
+import { summarizePoll } from '../../shared/poll/poll-result.ts';
+import { LAST_REQUEUE_LABEL, REQUEUES_LABEL } from '../../shared/poll/run-labels.ts';
+import type { QueueSender } from '../../shared/queue/queue-sender.ts';
+import { proposeState } from '../standins/prefect/actors.ts';
+import { type PollerWorld, seedRuns, startPollerWorld } from './poller-fixtures.ts';
+
+/** SQS refusing everything (an outage longer than the sender's retries). */
+const failingQueue: QueueSender = {
+  sendMessages: async (_url, messages) => ({
+    sent: [],
+    failed: messages.map((message) => ({
+      id: message.id,
+      code: 'InternalError',
+      message: 'We encountered an internal error. Please try again.',
+      senderFault: false,
+    })),
+    requests: 3,
+  }),
+};
+
+describe('poller: orphan sweep', () => {
+  let world: PollerWorld;
+  beforeEach(async () => {
+    world = await startPollerWorld();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('re-enqueues a claim whose message was lost, at most N times, then CRASHES it with what was tried', async () => {
+    // Prepare: the claim succeeds, the enqueue does not.
+    const { runs } = await seedRuns(world, { count: 2 });
+    const ids = runs.map((run) => run.id).sort();
+    const lost = await pollPools({}, world.deps({ queue: failingQueue }));
+    expect(summarizePoll(lost)).toMatchObject({ claimed: 2, enqueued: 0 });
+    expect(lost.pools[0]?.errors.map((error) => error.stage)).toEqual(['enqueue', 'enqueue']);
+    expect(lost.pools[0]?.errors[0]?.message).toMatch(/orphan sweep re-enqueues it 300 s after/);
+    const claimIds = new Map(
+      await Promise.all(
+        ids.map(
+          async (id) =>
+            [id, (await world.admin.readFlowRun(id)).state?.state_details.transition_id] as const
+        )
+      )
+    );
+    const deps = world.deps({ options: { maxRequeues: 2 } });
+
+    // Act / Assess: not an orphan before ORPHAN_AFTER_SECONDS.
+    world.clock?.advance(299);
+    expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(0);
+    expect(world.launches()).toHaveLength(0);
+
+    // First re-enqueue: same claim, attempt 2, counted in the labels.
+    world.clock?.advance(2);
+    expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(2);
+    const first = world.launches();
+    expect(first.map((q) => q.message.flow_run_id).sort()).toEqual(ids);
+    for (const queued of first) {
+      expect(queued.message.attempt).toBe(2);
+      expect(queued.delaySeconds).toBe(0);
+      expect(queued.message.transition_id).toBe(claimIds.get(queued.message.flow_run_id));
+      const run = await world.admin.readFlowRun(queued.message.flow_run_id);
+      expect(run.labels[REQUEUES_LABEL]).toBe(1);
+      expect(run.labels[LAST_REQUEUE_LABEL]).toBe(world.now().toISOString());
+      expect(checkClaim(run, queued.message)).toEqual({ owned: true, via: 'transition_id' });
+    }
+    // The wait restarts from the re-enqueue.
+    world.purge();
+    world.clock?.advance(100);
+    expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(0);
+
+    // Second re-enqueue, lost again (say, the launcher crashed on it until the DLQ took it).
+    world.clock?.advance(201);
+    expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(2);
+    expect(world.launches().map((q) => q.message.attempt)).toEqual([3, 3]);
+    world.purge();
+
+    // Give up: CRASHED, saying what was tried.
+    world.clock?.advance(301);
+    const gaveUp = await pollPools({}, deps);
+    expect(summarizePoll(gaveUp)).toMatchObject({ requeued: 0, crashed: 2, errors: 0 });
+    expect(world.launches()).toHaveLength(0);
+    for (const id of ids) {
+      const run = await world.admin.readFlowRun(id);
+      expect(run.state?.type).toBe('CRASHED');
+      expect(run.state?.message).toMatch(/^Launch never completed\./);
+      expect(run.state?.message).toMatch(
+        /sent 3 times \(once when claimed, then re-enqueued 2 times by the orphan sweep, last at /
+      );
+      expect(run.state?.message).toMatch(/no infrastructure_pid/);
+      expect(run.state?.message).toMatch(/dead-letter queue/);
+    }
+  });
+
+  it('recognises its run under a PENDING sub-state by the worker label, and re-enqueues it', async () => {
+    // Prepare
+    const { runs } = await seedRuns(world, { count: 1 });
+    const id = runs[0]?.id ?? '';
+    await pollPools({}, world.deps());
+    world.purge(); // the message is gone
+    const sub = await proposeState(world.prefect.apiUrl, id, {
+      type: 'PENDING',
+      name: 'InfrastructurePending',
+    });
+    expect(sub.status).toBe('ACCEPT');
+    // Act
+    world.clock?.advance(301);
+    const result = await pollPools({}, world.deps());
+    // Assess
+    expect(summarizePoll(result).requeued).toBe(1);
+    const [queued] = world.launches();
+    const run = await world.admin.readFlowRun(id);
+    expect(queued?.message.transition_id).toBe(run.state?.state_details.transition_id);
+    if (queued) expect(checkClaim(run, queued.message)).toMatchObject({ owned: true });
+  });
+
+  it("leaves another worker's claim, runs with infrastructure, and prefetched runs not yet due alone", async () => {
+    // Prepare
+    const { runs } = await seedRuns(world, { count: 2 });
+    const later = new Date(world.now().getTime() + 600_000);
+    const { runs: ahead } = await seedRuns(world, {
+      count: 1,
+      scheduledTime: later,
+      deployment: 'later',
+      createPool: false,
+    });
+    const foreign = runs[0]?.id ?? '';
+    const launched = runs[1]?.id ?? '';
+    await proposeState(world.prefect.apiUrl, foreign, { type: 'PENDING', name: 'Pending' });
+    const deps = world.deps({ options: { prefetchSeconds: 900 } });
+    await pollPools({}, deps);
+    expect(
+      world
+        .launches()
+        .map((q) => q.message.flow_run_id)
+        .sort()
+    ).toEqual([launched, ahead[0]?.id ?? ''].sort());
+    await world.admin.updateFlowRun(launched, {
+      infrastructurePid: 'prefect::arn:aws:ecs:us-east-1:123456789012:task/prefect/abc',
+    });
+    world.purge();
+    // Act: long past the threshold for the due runs, still before the prefetched one is due.
+    world.clock?.advance(400);
+    const result = await pollPools({}, deps);
+    // Assess
+    expect(summarizePoll(result)).toMatchObject({ requeued: 0, crashed: 0, errors: 0 });
+    expect(world.launches()).toHaveLength(0);
+    // Once it is overdue, the prefetched run is recovered too.
+    world.clock?.advance(501);
+    expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(1);
+    expect(world.launches()[0]?.message.flow_run_id).toBe(ahead[0]?.id);
+  });
+});

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { claimTransitionId } from '../../../../shared/poll/claim-marker.ts';
+import { classifyOrphan, type OrphanContext } from '../../../../shared/poll/orphan-decision.ts';
+import {
+  LAST_REQUEUE_LABEL,
+  REQUEUES_LABEL,
+  WORKER_NAME_LABEL,
+} from '../../../../shared/poll/run-labels.ts';
+import { flowRun, iso, NOW } from './fixtures.ts';
+
+const WORKER = 'prod';
+const OURS = claimTransitionId(WORKER, randomUUID);
+const context = (seconds: number, overrides: Partial<OrphanContext> = {}): OrphanContext => ({
+  workerName: WORKER,
+  now: new Date(NOW.getTime() + seconds * 1000),
+  orphanAfterSeconds: 300,
+  maxRequeues: 2,
+  leadSeconds: 0,
+  ...overrides,
+});
+const claimed = (fields: Record<string, unknown> = {}, details: Record<string, unknown> = {}) =>
+  flowRun(fields, { state_details: { transition_id: OURS, ...details } });
+
+describe('classifyOrphan', () => {
+  it('waits until ORPHAN_AFTER_SECONDS after the claim, then re-enqueues with the claim', () => {
+    expect(classifyOrphan(claimed(), context(299))).toEqual({ kind: 'wait', dueAt: NOW });
+    expect(classifyOrphan(claimed(), context(300))).toEqual({
+      kind: 'requeue',
+      transitionId: OURS,
+      scheduledTime: NOW,
+      requeue: 1,
+    });
+  });
+
+  it('counts from the scheduled time minus the lead for a prefetched claim', () => {
+    // Claimed 600 s ahead, launch due at 600 − 60 = 540 s: an orphan only from 840 s.
+    const run = claimed({}, { scheduled_time: iso(600) });
+    expect(classifyOrphan(run, context(839, { leadSeconds: 60 })).kind).toBe('wait');
+    expect(classifyOrphan(run, context(840, { leadSeconds: 60 })).kind).toBe('requeue');
+  });
+
+  it('restarts the wait after each re-enqueue and gives up after the last one', () => {
+    const once = claimed({
+      labels: { [WORKER_NAME_LABEL]: WORKER, [REQUEUES_LABEL]: 1, [LAST_REQUEUE_LABEL]: iso(300) },
+    });
+    expect(classifyOrphan(once, context(599)).kind).toBe('wait');
+    expect(classifyOrphan(once, context(600))).toMatchObject({ kind: 'requeue', requeue: 2 });
+    const twice = claimed({ labels: { [REQUEUES_LABEL]: 2, [LAST_REQUEUE_LABEL]: iso(600) } });
+    const decision = classifyOrphan(twice, context(900));
+    expect(decision.kind).toBe('give-up');
+    if (decision.kind === 'give-up') {
+      expect(decision.message).toBe(
+        `Launch never completed. The run was claimed by worker 'prod' and has been Pending since ${iso(0)}; its launch message was sent 3 times (once when claimed, then re-enqueued 2 times by the orphan sweep, last at ${iso(600)}); no ECS task was recorded (no infrastructure_pid) 300 s after the launch was due. Check the launcher's logs and the launch queue's dead-letter queue.`
+      );
+    }
+  });
+
+  it('gives up at once with ORPHAN_MAX_REQUEUES 0', () => {
+    const decision = classifyOrphan(claimed(), context(300, { maxRequeues: 0 }));
+    expect(decision.kind).toBe('give-up');
+    if (decision.kind === 'give-up')
+      expect(decision.message).toMatch(/sent once, when it was claimed/);
+  });
+
+  it('recognises a sub-state by the worker label and re-enqueues with its transition id', () => {
+    const other = randomUUID();
+    const run = flowRun(
+      { labels: { [WORKER_NAME_LABEL]: WORKER } },
+      { name: 'InfrastructurePending', state_details: { transition_id: other } }
+    );
+    expect(classifyOrphan(run, context(300))).toMatchObject({
+      kind: 'requeue',
+      transitionId: other,
+    });
+  });
+
+  it.each([
+    {
+      name: 'another worker’s claim',
+      run: () => flowRun({}, { state_details: { transition_id: randomUUID() } }),
+    },
+    {
+      name: 'another worker’s label',
+      run: () =>
+        flowRun(
+          { labels: { [WORKER_NAME_LABEL]: 'official' } },
+          { state_details: { transition_id: randomUUID() } }
+        ),
+    },
+    {
+      name: 'a run with infrastructure',
+      run: () => claimed({ infrastructure_pid: 'prefect::arn:aws:ecs:…' }),
+    },
+    {
+      name: 'a RUNNING run',
+      run: () => flowRun({}, { type: 'RUNNING', state_details: { transition_id: OURS } }),
+    },
+    { name: 'a run without state', run: () => flowRun({}, null) },
+  ])('leaves $name alone', ({ run }) => {
+    expect(classifyOrphan(run(), context(10_000)).kind).toBe('not-orphan');
+  });
+
+  it('gives up on our run whose state has no transition id (cannot be re-enqueued)', () => {
+    const run = flowRun(
+      { labels: { [WORKER_NAME_LABEL]: WORKER } },
+      { state_details: { transition_id: null } }
+    );
+    const decision = classifyOrphan(run, context(300));
+    expect(decision.kind).toBe('give-up');
+    if (decision.kind === 'give-up') expect(decision.message).toMatch(/no transition id/);
+  });
+});
