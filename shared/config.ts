@@ -4,13 +4,15 @@
  * missing or invalid variable in one `ConfigError` and never quotes a value, so a secret pasted into
  * the wrong variable does not end up in CloudWatch.
  */
+
 import * as z from 'zod';
+import { DEFAULT_PREFECT_IMAGE } from './ecs/task-definition.ts';
 import { ConfigError } from './errors/config-error.ts';
 
 /** The worker name the official worker would show when none is configured. */
 export const DEFAULT_WORKER_NAME = 'prefect-ecs-serverless';
-/** Image of the flow-run container when neither the pool nor the deployment names one. */
-export const DEFAULT_IMAGE = 'prefecthq/prefect:3-latest';
+/** The image when neither the template nor `ECS_DEFAULT_IMAGE` names one (the builders' default). */
+export const DEFAULT_IMAGE = DEFAULT_PREFECT_IMAGE;
 /** How long after its scheduled time a run may keep failing transiently before it is CRASHED. */
 export const DEFAULT_LAUNCH_RETRY_DEADLINE_SECONDS = 900;
 
