@@ -1,0 +1,210 @@
+/**
+ * The mapping from an ECS task state change to what the reporter does in Prefect, decided from the
+ * run's *current* state (read just before), so that redelivered and out-of-order events never move
+ * a run backwards. Pure: no I/O, no clock. The table (issue #5 §2, prefect-worker-api.md §4 and §8):
+ *
+ * | ECS status                      | run state                                           | action                                  |
+ * | ------------------------------- | --------------------------------------------------- | --------------------------------------- |
+ * | any                             | `infrastructure_pid` names another task             | nothing (a stale task of this run)      |
+ * | PROVISIONING/PENDING/ACTIVATING | PENDING, not yet InfrastructurePending              | propose PENDING `InfrastructurePending` |
+ * | PROVISIONING/PENDING/ACTIVATING | InfrastructurePending, no pid                       | record `infrastructure_pid`             |
+ * | PROVISIONING/PENDING/ACTIVATING | SCHEDULED, RUNNING, CANCELLING, PAUSED, final       | nothing (never backwards)               |
+ * | RUNNING                         | PENDING/RUNNING without pid                         | record `infrastructure_pid`             |
+ * | RUNNING                         | otherwise                                           | nothing (the engine reports Running)    |
+ * | RUNNING, desired STOPPED        | (not read)                                          | nothing (STOPPED follows)               |
+ * | STOPPED                         | final, PAUSED                                       | nothing                                 |
+ * | STOPPED                         | SCHEDULED in-process AwaitingRetry, pid = this task | propose CRASHED                         |
+ * | STOPPED                         | other SCHEDULED                                     | nothing                                 |
+ * | STOPPED                         | CANCELLING                                          | propose CANCELLED                       |
+ * | STOPPED                         | PENDING or RUNNING (any exit code)                  | propose CRASHED with the diagnosis      |
+ * | other statuses                  | (not read)                                          | nothing (wait for STOPPED)              |
+ *
+ * At most one Prefect write per event: recording a missing `infrastructure_pid` waits for an event
+ * that proposes nothing (the next one: PENDING after PROVISIONING, RUNNING after PENDING), which
+ * keeps every event within two Prefect calls. The launcher normally records it first anyway.
+ */
+import { infrastructurePid, parseInfrastructurePid } from '../ecs/infrastructure-pid.ts';
+import type { FlowRun, StateType } from '../prefect/schemas.ts';
+import {
+  crashMessage,
+  diagnoseStoppedTask,
+  type StoppedTaskDiagnosis,
+} from './diagnose-stopped-task.ts';
+import { type TaskStateChangeEvent, taskIdOf } from './task-state-change-event.ts';
+
+/** The name of the PENDING sub-state prefect-aws proposes while ECS starts the task. */
+export const INFRASTRUCTURE_PENDING = 'InfrastructurePending';
+
+/** The fields of a flow run the mapping reads. */
+export type RunView = Pick<FlowRun, 'state' | 'infrastructure_pid' | 'empirical_policy'>;
+
+/** A state the reporter proposes (the transition id is added by `syncTaskState`). */
+export interface ProposedState {
+  type: Extract<StateType, 'PENDING' | 'CRASHED' | 'CANCELLED'>;
+  name: string;
+  message: string;
+}
+
+/** What to do for one event. `reason` says why, for the Lambda's log. */
+export type ReportAction =
+  | { kind: 'nothing'; reason: string }
+  | { kind: 'record-infrastructure-pid'; infrastructurePid: string; reason: string }
+  | {
+      kind: 'propose';
+      state: ProposedState;
+      reason: string;
+      /** Set for CRASHED proposals. */
+      diagnosis?: StoppedTaskDiagnosis;
+      /** The run never reached RUNNING: post the task's last log lines once the crash is accepted. */
+      forwardLogTail: boolean;
+    };
+
+const FINAL: ReadonlySet<StateType> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
+const STARTING: ReadonlySet<string> = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
+
+type Ownership = 'this-task' | 'unrecorded' | 'other-task';
+
+/** Whether the run's `infrastructure_pid` is this task (compared by task id, so ARN formats agree). */
+const ownership = (pid: string | null, taskArn: string): Ownership => {
+  if (!pid) return 'unrecorded';
+  const parsed = parseInfrastructurePid(pid);
+  return parsed && taskIdOf(parsed.taskArn) === taskIdOf(taskArn) ? 'this-task' : 'other-task';
+};
+
+const nothing = (reason: string): ReportAction => ({ kind: 'nothing', reason });
+
+const recordPid = (event: TaskStateChangeEvent, reason: string): ReportAction => ({
+  kind: 'record-infrastructure-pid',
+  infrastructurePid: infrastructurePid(null, event.detail),
+  reason,
+});
+
+const crash = (
+  event: TaskStateChangeEvent,
+  reason: string,
+  options: { forwardLogTail: boolean; note?: string }
+): ReportAction => {
+  const diagnosis = diagnoseStoppedTask(event);
+  const message = options.note
+    ? `${diagnosis.message} ${options.note} ${diagnosis.fix}`
+    : crashMessage(diagnosis);
+  return {
+    kind: 'propose',
+    state: { type: 'CRASHED', name: 'Crashed', message },
+    reason: `${reason} (${diagnosis.cause})`,
+    diagnosis,
+    forwardLogTail: options.forwardLogTail,
+  };
+};
+
+const starting = (
+  event: TaskStateChangeEvent,
+  owner: Ownership,
+  type: StateType,
+  name: string | null
+): ReportAction => {
+  const status = event.detail.lastStatus;
+  if (type !== 'PENDING') {
+    return nothing(`the run is ${type}; a ${status} task must not move it back to PENDING`);
+  }
+  if (name === INFRASTRUCTURE_PENDING) {
+    return owner === 'unrecorded'
+      ? recordPid(event, 'the run is InfrastructurePending without an infrastructure_pid')
+      : nothing('the run is already InfrastructurePending');
+  }
+  return {
+    kind: 'propose',
+    state: {
+      type: 'PENDING',
+      name: INFRASTRUCTURE_PENDING,
+      message: `ECS task ${taskIdOf(event.detail.taskArn)} is ${status.toLowerCase()}.`,
+    },
+    reason: `the task is ${status} and the run is ${name ?? 'PENDING'}`,
+    forwardLogTail: false,
+  };
+};
+
+const stopped = (
+  run: RunView,
+  event: TaskStateChangeEvent,
+  owner: Ownership,
+  type: StateType
+): ReportAction => {
+  if (FINAL.has(type)) return nothing(`the run is already ${type}`);
+  switch (type) {
+    case 'PAUSED':
+      return nothing('the run is PAUSED (a suspended flow stops its container)');
+    case 'SCHEDULED':
+      if (run.empirical_policy.retry_type === 'in_process' && owner === 'this-task') {
+        return crash(event, 'the task stopped while the run awaited an in-process retry in it', {
+          forwardLogTail: false,
+          note: 'The run was waiting to retry inside this task, so that retry can no longer happen.',
+        });
+      }
+      return nothing('the run is SCHEDULED');
+    case 'CANCELLING':
+      return {
+        kind: 'propose',
+        state: {
+          type: 'CANCELLED',
+          name: 'Cancelled',
+          message: `Flow run cancelled: its ECS task ${taskIdOf(event.detail.taskArn)} stopped${
+            event.detail.stoppedReason ? ` (${event.detail.stoppedReason.trim()})` : ''
+          }.`,
+        },
+        reason: 'the task stopped while the run was CANCELLING',
+        forwardLogTail: false,
+      };
+    default:
+      return crash(event, `the task stopped while the run was ${type}`, {
+        forwardLogTail: type === 'PENDING',
+      });
+  }
+};
+
+/**
+ * The action for events that cannot change anything whatever the run's state, so the run need not
+ * be read: a task still RUNNING that ECS is already stopping (its STOPPED event follows), and the
+ * statuses between RUNNING and STOPPED. `undefined` when the run's state decides.
+ *
+ * @example
+ * decideWithoutRun(stoppingEvent); // { kind: 'nothing', reason: 'the task is stopping; …' }
+ */
+export const decideWithoutRun = (event: TaskStateChangeEvent): ReportAction | undefined => {
+  const { lastStatus, desiredStatus } = event.detail;
+  if (STARTING.has(lastStatus) || lastStatus === 'STOPPED') return undefined;
+  if (lastStatus === 'RUNNING') {
+    return desiredStatus === 'STOPPED'
+      ? nothing('the task is stopping; waiting for STOPPED')
+      : undefined;
+  }
+  return nothing(`the task is ${lastStatus}; waiting for STOPPED`);
+};
+
+/**
+ * Decides what one event means for the run, given the run as Prefect has it now.
+ *
+ * @example
+ * decideReport(pendingRun, provisioningEvent);
+ * // { kind: 'propose', state: { type: 'PENDING', name: 'InfrastructurePending', … }, … }
+ * decideReport(runningRun, lateProvisioningEvent);
+ * // { kind: 'nothing', reason: 'the run is RUNNING; a PROVISIONING task must not move it back to PENDING' }
+ */
+export const decideReport = (run: RunView, event: TaskStateChangeEvent): ReportAction => {
+  const early = decideWithoutRun(event);
+  if (early) return early;
+  const { state } = run;
+  if (!state) return nothing('the run has no state');
+  const owner = ownership(run.infrastructure_pid, event.detail.taskArn);
+  if (owner === 'other-task') {
+    return nothing(`the run's infrastructure_pid names another task (${run.infrastructure_pid})`);
+  }
+  const status = event.detail.lastStatus;
+  if (STARTING.has(status)) return starting(event, owner, state.type, state.name);
+  if (status === 'RUNNING') {
+    return owner === 'unrecorded' && (state.type === 'PENDING' || state.type === 'RUNNING')
+      ? recordPid(event, 'the task is RUNNING and the run has no infrastructure_pid')
+      : nothing('the engine reports RUNNING itself');
+  }
+  return stopped(run, event, owner, state.type);
+};

@@ -1,0 +1,174 @@
+/**
+ * One "ECS Task State Change" event → the flow run's state in Prefect. Reads the run, decides with
+ * {@link decideReport}, makes at most one Prefect write (a proposal whose `transition_id` comes from
+ * the event id, or the missing `infrastructure_pid`), then, for STOPPED tasks, forwards the log tail
+ * of a run that crashed before starting and deregisters a tagged task definition.
+ *
+ * Prefect calls per event: 0 for a task that is not a flow run's or an event that cannot change
+ * anything (a task ECS is stopping), 1 (read) when nothing changes, 2 (read + write) otherwise, plus
+ * the `POST /logs/` of a forwarded tail.
+ *
+ * Errors: Prefect failures propagate (the handler fails and EventBridge/Lambda retry the event;
+ * the transition id makes the retry safe), except a run that no longer exists. The log tail is best
+ * effort (logged); a retryable ECS failure while deregistering propagates.
+ */
+import type { EcsApi, EcsTaskCleanup } from '../ecs/ecs-api.ts';
+import { isRetryable } from '../errors/is-retryable.ts';
+import { type LaunchLogger, withLogKeys } from '../launch/launch-logger.ts';
+import type { PrefectClient } from '../prefect/client.ts';
+import { isNotFound } from '../prefect/prefect-api-error.ts';
+import type { FlowRun, SetStateStatus } from '../prefect/schemas.ts';
+import { decideReport, decideWithoutRun, type ReportAction } from './decide-report.ts';
+import { type DeregisterOutcome, deregisterIfTagged } from './deregister-if-tagged.ts';
+import { flowRunIdFromEvent } from './flow-run-id-from-event.ts';
+import { forwardLogTail, type LogTailResult } from './forward-log-tail.ts';
+import type { LogReader } from './log-reader.ts';
+import type { ReporterConfig } from './reporter-config.ts';
+import type { TaskStateChangeEvent } from './task-state-change-event.ts';
+import { transitionIdFromEventId } from './transition-id.ts';
+
+/** I/O of {@link syncTaskState}. */
+export interface SyncTaskStateDeps {
+  prefect: Pick<PrefectClient, 'readFlowRun' | 'setFlowRunState' | 'updateFlowRun' | 'createLogs'>;
+  ecs: Pick<EcsApi, 'describeTaskDefinition'> & EcsTaskCleanup;
+  logs: LogReader;
+  /** Powertools' `Logger` fits; every line of an event carries `flow_run_id`. */
+  logger: LaunchLogger;
+  config: Pick<ReporterConfig, 'logTailLines'>;
+}
+
+/** What one event led to (also logged). */
+export interface SyncOutcome {
+  flowRunId: string | undefined;
+  action: 'foreign-task' | 'run-not-found' | ReportAction['kind'];
+  reason: string;
+  /** Prefect's answer to the proposal, when one was made. */
+  status?: SetStateStatus;
+  /** REJECT because this very proposal was applied before (a redelivered event). */
+  duplicate?: boolean;
+  logTail?: LogTailResult;
+  deregister?: DeregisterOutcome;
+}
+
+const runState = (run: FlowRun): string =>
+  run.state ? `${run.state.type}${run.state.name ? ` (${run.state.name})` : ''}` : 'no state';
+
+const apply = async (
+  event: TaskStateChangeEvent,
+  flowRunId: string,
+  run: FlowRun,
+  deps: SyncTaskStateDeps
+): Promise<SyncOutcome> => {
+  const action = decideReport(run, event);
+  const outcome: SyncOutcome = { flowRunId, action: action.kind, reason: action.reason };
+  if (action.kind === 'record-infrastructure-pid') {
+    await deps.prefect.updateFlowRun(flowRunId, { infrastructurePid: action.infrastructurePid });
+    return outcome;
+  }
+  if (action.kind !== 'propose') return outcome;
+
+  const transitionId = transitionIdFromEventId(event.id);
+  const result = await deps.prefect.setFlowRunState(flowRunId, {
+    ...action.state,
+    stateDetails: { transitionId },
+  });
+  outcome.status = result.status;
+  outcome.duplicate =
+    result.status === 'REJECT' && result.state?.state_details.transition_id === transitionId;
+  if (result.status === 'WAIT') {
+    deps.logger.warn('Prefect asked to wait before this state; not retried', {
+      proposed: action.state.type,
+      details: result.details,
+    });
+  }
+  if (result.status === 'ACCEPT' && action.forwardLogTail && deps.config.logTailLines > 0) {
+    try {
+      outcome.logTail = await forwardLogTail(event, flowRunId, deps, deps.config.logTailLines);
+    } catch (error) {
+      deps.logger.warn('Could not forward the task’s log tail to Prefect', { error });
+    }
+  }
+  return outcome;
+};
+
+const deregister = async (
+  event: TaskStateChangeEvent,
+  deps: SyncTaskStateDeps
+): Promise<DeregisterOutcome | undefined> => {
+  try {
+    return await deregisterIfTagged(event, deps.ecs);
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    deps.logger.warn('Could not deregister the task definition', {
+      task_definition_arn: event.detail.taskDefinitionArn,
+      error,
+    });
+    return undefined;
+  }
+};
+
+/**
+ * Syncs one parsed event to Prefect and ECS.
+ *
+ * @example
+ * const outcome = await syncTaskState(event, { prefect, ecs, logs, logger, config });
+ * // { flowRunId: '7a1b…', action: 'propose', status: 'ACCEPT', reason: 'the task stopped while the run was PENDING (image-pull)', … }
+ */
+export const syncTaskState = async (
+  event: TaskStateChangeEvent,
+  deps: SyncTaskStateDeps
+): Promise<SyncOutcome> => {
+  const { detail } = event;
+  const flowRunId = flowRunIdFromEvent(event);
+  if (flowRunId === undefined) {
+    deps.logger.debug('Ignored an ECS task that is not a flow run’s', {
+      ecs_task_arn: detail.taskArn,
+      started_by: detail.startedBy,
+    });
+    return { flowRunId, action: 'foreign-task', reason: 'the task is not a flow run’s' };
+  }
+
+  const logger = withLogKeys(deps.logger, {
+    flow_run_id: flowRunId,
+    ecs_task_arn: detail.taskArn,
+    ecs_event_id: event.id,
+  });
+  const scoped: SyncTaskStateDeps = { ...deps, logger };
+  const early = decideWithoutRun(event);
+  if (early) {
+    logger.debug('Nothing to report for this ECS task state change', { reason: early.reason });
+    return { flowRunId, action: early.kind, reason: early.reason };
+  }
+  try {
+    let outcome: SyncOutcome;
+    let state = 'not found';
+    try {
+      const run = await deps.prefect.readFlowRun(flowRunId);
+      state = runState(run);
+      outcome = await apply(event, flowRunId, run, scoped);
+    } catch (error) {
+      if (!isNotFound(error) || error.operation !== 'readFlowRun') throw error;
+      outcome = { flowRunId, action: 'run-not-found', reason: 'the flow run no longer exists' };
+    }
+    if (detail.lastStatus === 'STOPPED') outcome.deregister = await deregister(event, scoped);
+    logger.info('Reported an ECS task state change', {
+      ecs_status: detail.lastStatus,
+      stop_code: detail.stopCode,
+      run_state: state,
+      action: outcome.action,
+      reason: outcome.reason,
+      prefect_status: outcome.status,
+      duplicate: outcome.duplicate,
+      log_lines_forwarded: outcome.logTail?.lines,
+      task_definition: outcome.deregister,
+    });
+    return outcome;
+  } catch (error) {
+    logger.error('Could not report the ECS task state change; the event will be retried', {
+      ecs_status: detail.lastStatus,
+      retryable: isRetryable(error),
+      error,
+    });
+    throw error;
+  }
+};
