@@ -60,7 +60,10 @@ export type ConfigRole = 'poller' | 'launcher' | 'reporter' | 'webhook';
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
-  /** Default `launcher`. `TICK_QUEUE_URL` is required for the poller only. */
+  /**
+   * Default `launcher`. `TICK_QUEUE_URL` is required for the poller only; `PREFECT_WORK_POOLS` and
+   * `LAUNCH_QUEUE_URL` for everyone but the reporter.
+   */
   role?: ConfigRole;
 }
 
@@ -108,12 +111,9 @@ const EnvSchema = z.object({
   PREFECT_API_AUTH_STRING: optionalString,
   PREFECT_API_KEY_SECRET_ARN: secretArn,
   PREFECT_API_AUTH_STRING_SECRET_ARN: secretArn,
-  PREFECT_WORK_POOLS: z
-    .string({ error: 'required (comma-separated work pool names)' })
-    .transform(commaList)
-    .refine((pools) => pools.length > 0, 'required (comma-separated work pool names)'),
+  PREFECT_WORK_POOLS: optionalString.transform(commaList),
   PREFECT_WORK_QUEUES: optionalString.transform(commaList),
-  LAUNCH_QUEUE_URL: httpUrl('the launch queue URL'),
+  LAUNCH_QUEUE_URL: z.preprocess(blankToUndefined, httpUrl('the launch queue URL').optional()),
   TICK_QUEUE_URL: z.preprocess(blankToUndefined, httpUrl('the tick queue URL').optional()),
   PREFECT_WORKER_NAME: z.preprocess(
     blankToUndefined,
@@ -146,6 +146,21 @@ const EnvSchema = z.object({
     .string({ error: 'required' })
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1'),
 });
+
+/**
+ * The schema for one Lambda. The reporter follows task events of any pool and never sends to the launch
+ * queue, so only the others need `PREFECT_WORK_POOLS` and `LAUNCH_QUEUE_URL`.
+ */
+const envSchemaFor = (role: ConfigRole) =>
+  role === 'reporter'
+    ? EnvSchema
+    : EnvSchema.extend({
+        PREFECT_WORK_POOLS: z
+          .string({ error: 'required (comma-separated work pool names)' })
+          .transform(commaList)
+          .refine((pools) => pools.length > 0, 'required (comma-separated work pool names)'),
+        LAUNCH_QUEUE_URL: httpUrl('the launch queue URL'),
+      });
 
 /** Secrets the templates may never read with `{{ $NAME }}`, whatever the allow-list says. */
 const NEVER_EXPOSED = new Set(['PREFECT_API_KEY', 'PREFECT_API_AUTH_STRING']);
@@ -196,7 +211,7 @@ export const loadConfig = (
   options: LoadConfigOptions = {}
 ): Config => {
   const role = options.role ?? 'launcher';
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = envSchemaFor(role).safeParse(env);
   const issues = parsed.success
     ? []
     : parsed.error.issues.map((issue) => describeIssue(issue, env));
@@ -234,7 +249,8 @@ export const loadConfig = (
     prefectApiAuthStringSecretArn: data.PREFECT_API_AUTH_STRING_SECRET_ARN,
     workPools: data.PREFECT_WORK_POOLS,
     workQueues: data.PREFECT_WORK_QUEUES,
-    launchQueueUrl: data.LAUNCH_QUEUE_URL,
+    // Empty only for the reporter, which never sends to it (checked above).
+    launchQueueUrl: data.LAUNCH_QUEUE_URL ?? '',
     tickQueueUrl: data.TICK_QUEUE_URL,
     workerName: data.PREFECT_WORKER_NAME,
     ecsDefaultImage: data.ECS_DEFAULT_IMAGE,

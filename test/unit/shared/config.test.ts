@@ -162,3 +162,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig(minimal)).not.toThrow();
   });
 });
+
+describe('loadConfig for the reporter', () => {
+  it('needs neither work pools nor the launch queue, which only the claim path uses', () => {
+    // Prepare
+    const env = { PREFECT_API_URL: 'http://localhost:4200/api', AWS_REGION: 'eu-west-1' };
+    // Act
+    const config = loadConfig(env, { role: 'reporter' });
+    // Assess
+    expect(config.workPools).toEqual([]);
+    expect(config.prefectApiUrl).toBe('http://localhost:4200/api');
+  });
+
+  it('still lists both as missing for the launcher, in one error', () => {
+    // Prepare
+    const env = { PREFECT_API_URL: 'http://localhost:4200/api', AWS_REGION: 'eu-west-1' };
+    // Act
+    const load = () => loadConfig(env, { role: 'launcher' });
+    // Assess
+    expect(load).toThrow(/PREFECT_WORK_POOLS[\s\S]*LAUNCH_QUEUE_URL/);
+  });
+});
