@@ -1,0 +1,164 @@
+/**
+ * The one place where the Lambdas build their Powertools Logger and Metrics, and the names of every
+ * metric they publish. The alarms (infra/alarms.yml) and the dashboard (infra/dashboard.cjs) read
+ * these metrics by the same names, in namespace {@link METRICS_NAMESPACE} with the single dimension
+ * `service` = `POWERTOOLS_SERVICE_NAME` (`prefect-ecs-serverless-<stage>`, set by serverless.yml).
+ *
+ * Logs are structured JSON, one object per line; put the flow run id on every line of a run's work
+ * with `logger.appendKeys({ [FLOW_RUN_ID_KEY]: id })` (and `removeKeys` afterwards, or
+ * `injectLambdaContext(logger, { resetKeys: true })`). Metrics are CloudWatch embedded metric format
+ * lines, published by `logMetrics(metrics)` (middy) or `metrics.publishStoredMetrics()` at the end
+ * of each invocation.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** A CloudWatch unit, as Powertools names them. */
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+/** The service name when `POWERTOOLS_SERVICE_NAME` is not set (local runs, tests). */
+export const SERVICE_NAME = 'prefect-ecs-serverless';
+/** The CloudWatch namespace of our metrics. */
+export const METRICS_NAMESPACE = 'PrefectEcsServerless';
+/** The log key carrying the flow run id on every line about one run. */
+export const FLOW_RUN_ID_KEY = 'flow_run_id';
+/** The dimension of {@link MetricName.RunsCrashed}. */
+export const CRASH_CAUSE_DIMENSION = 'Cause';
+
+/** Which Lambda is logging: the `component` key of every log line. */
+export type Component = 'poller' | 'launcher' | 'reporter' | 'webhook';
+
+/** Every metric name we publish. */
+export const MetricName = {
+  /** Count: runs the poller (or webhook) claimed, i.e. whose PENDING proposal was ACCEPTed. */
+  RunsClaimed: 'RunsClaimed',
+  /** Count: runs whose ECS task RunTask started (the launcher). */
+  RunsLaunched: 'RunsLaunched',
+  /** Count, dimension `Cause`: runs proposed CRASHED (the reporter, or the launcher on a permanent failure). */
+  RunsCrashed: 'RunsCrashed',
+  /** Count: runs set CANCELLED (the poller's cancel sweep, or the reporter on STOPPED while CANCELLING). */
+  RunsCancelled: 'RunsCancelled',
+  /** Milliseconds from the run's scheduled start to its RunTask (0 when started early). */
+  LaunchLatency: 'LaunchLatency',
+  /** Milliseconds one poll of all pools took. */
+  PollDuration: 'PollDuration',
+} as const;
+
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** The unit each metric is published with. */
+export const METRIC_UNITS: Readonly<Record<MetricName, Unit>> = {
+  RunsClaimed: MetricUnit.Count,
+  RunsLaunched: MetricUnit.Count,
+  RunsCrashed: MetricUnit.Count,
+  RunsCancelled: MetricUnit.Count,
+  LaunchLatency: MetricUnit.Milliseconds,
+  PollDuration: MetricUnit.Milliseconds,
+};
+
+/**
+ * `Cause` values for crashes outside the reporter. The reporter passes its diagnosis' `StopCause`
+ * (`image-pull`, `out-of-memory`, `spot-interruption`, … in shared/report/diagnose-stopped-task.ts);
+ * a small fixed set keeps the dashboard readable (each value is its own series and custom metric).
+ */
+export const CrashCause = {
+  /** The launcher gave up: a permanent RunTask / task-definition error, or the retry deadline passed. */
+  LaunchFailed: 'launch-failed',
+  /** The poller's orphan sweep gave up on a claimed run that never got a task. */
+  LaunchNeverCompleted: 'launch-never-completed',
+  /** No better name. */
+  Other: 'other',
+} as const;
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+const serviceNameOf = (env: Environment): string =>
+  env.POWERTOOLS_SERVICE_NAME?.trim() || SERVICE_NAME;
+
+/**
+ * The Logger of one Lambda: JSON lines with `service`, `component`, the Lambda context (once
+ * `injectLambdaContext` runs) and the level from `POWERTOOLS_LOG_LEVEL` (default INFO).
+ *
+ * @example
+ * const logger = createLogger('launcher');
+ * logger.appendKeys({ [FLOW_RUN_ID_KEY]: message.flow_run_id });
+ * logger.info('Task started', { taskArn });
+ */
+export const createLogger = (component: Component, env: Environment = process.env): Logger =>
+  new Logger({ serviceName: serviceNameOf(env), persistentKeys: { component } });
+
+/**
+ * The Metrics of one Lambda: namespace {@link METRICS_NAMESPACE}, dimension `service`. Publish at
+ * the end of each invocation (`logMetrics(metrics)` middleware, or `publishStoredMetrics()`).
+ *
+ * @example
+ * const metrics = createMetrics();
+ * recordCount(metrics, MetricName.RunsLaunched);
+ * metrics.publishStoredMetrics();
+ */
+export const createMetrics = (env: Environment = process.env): Metrics =>
+  new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceNameOf(env) });
+
+/** The counters that take no dimension of their own. */
+export type CountMetric =
+  | typeof MetricName.RunsClaimed
+  | typeof MetricName.RunsLaunched
+  | typeof MetricName.RunsCancelled;
+
+/** Adds `value` (default 1) to a counter; a zero is not recorded. */
+export const recordCount = (metrics: Metrics, name: CountMetric, value = 1): void => {
+  if (value > 0) metrics.addMetric(name, METRIC_UNITS[name], value);
+};
+
+const MAX_DIMENSION_VALUE = 250;
+
+/**
+ * One crashed run, with its cause as the `Cause` dimension. Emitted at once as its own EMF line
+ * (Powertools `singleMetric`), so the extra dimension never lands on the invocation's other metrics.
+ *
+ * @example
+ * recordRunCrashed(metrics, diagnosis.cause); // e.g. 'out-of-memory'
+ */
+export const recordRunCrashed = (metrics: Metrics, cause: string): void => {
+  const value = cause.trim().replace(/\s+/g, '_').slice(0, MAX_DIMENSION_VALUE) || CrashCause.Other;
+  const single = metrics.singleMetric();
+  single.addDimension(CRASH_CAUSE_DIMENSION, value);
+  single.addMetric(MetricName.RunsCrashed, METRIC_UNITS.RunsCrashed, 1);
+};
+
+/**
+ * Launch latency: milliseconds from `scheduledTime` to `startedAt` (RunTask's answer). A run
+ * started early (prefetch and lead) counts as 0: CloudWatch computes no percentiles over negative
+ * values, and the alarm is on p95.
+ *
+ * @example
+ * recordLaunchLatency(metrics, message.scheduled_time, new Date());
+ */
+export const recordLaunchLatency = (
+  metrics: Metrics,
+  scheduledTime: Date | string,
+  startedAt: Date = new Date()
+): void => {
+  const scheduled = scheduledTime instanceof Date ? scheduledTime : new Date(scheduledTime);
+  const milliseconds = startedAt.getTime() - scheduled.getTime();
+  if (Number.isNaN(milliseconds)) return;
+  metrics.addMetric(
+    MetricName.LaunchLatency,
+    METRIC_UNITS.LaunchLatency,
+    Math.max(0, milliseconds)
+  );
+};
+
+/**
+ * How long one poll took.
+ *
+ * @example
+ * const started = performance.now();
+ * await pollOnce();
+ * recordPollDuration(metrics, performance.now() - started);
+ */
+export const recordPollDuration = (metrics: Metrics, milliseconds: number): void => {
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) {
+    metrics.addMetric(MetricName.PollDuration, METRIC_UNITS.PollDuration, milliseconds);
+  }
+};
