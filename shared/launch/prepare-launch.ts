@@ -1,22 +1,14 @@
 /**
  * Step 2–3 of a launch: read the flow and the pool (from the warm caches when possible) and render
- * the run's job configuration as Prefect's worker does.
+ * the run's job configuration as Prefect's worker does (`render-launch-requests.ts`, without I/O).
  */
-import { PermanentLaunchError } from '../errors/permanent-launch-error.ts';
-import type { EcsJobConfiguration, FlowRunContext } from '../jobs/ecs-job-configuration.ts';
-import { resolveJobConfiguration } from '../jobs/resolve-job-configuration.ts';
 import type { Deployment, Flow, FlowRun, WorkPool } from '../prefect/schemas.ts';
 import { WORK_POOL_TTL_MS } from './launch-caches.ts';
 import type { LaunchDeps } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
+import { type PreparedLaunch, renderJobConfiguration } from './render-launch-requests.ts';
 
-/** A rendered configuration, ready to start. */
-export interface PreparedLaunch {
-  configuration: EcsJobConfiguration;
-  context: FlowRunContext;
-  warnings: string[];
-  workPool: WorkPool;
-}
+export type { PreparedLaunch } from './render-launch-requests.ts';
 
 const FLOW_CACHE_LIMIT = 1000;
 
@@ -44,7 +36,10 @@ const readWorkPool = (name: string, deps: LaunchDeps, nowMs: number): Promise<Wo
   return reading;
 };
 
-/** Renders the run's configuration (permanent errors name the variable to fix). */
+/**
+ * Reads the flow and the pool (warm caches first) and renders the run's configuration
+ * (`renderJobConfiguration`, which `render` shares; permanent errors name the variable to fix).
+ */
 export const prepareLaunch = async (
   run: FlowRun,
   deployment: Deployment | null,
@@ -56,35 +51,9 @@ export const prepareLaunch = async (
     readFlow(run.flow_id, deps),
     readWorkPool(message.work_pool, deps, nowMs),
   ]);
-  if (workPool.type !== 'ecs') {
-    throw new PermanentLaunchError(
-      `Work pool '${workPool.name}' is of type '${workPool.type}', not 'ecs'; the serverless ECS launcher only runs ECS pools. Remove it from PREFECT_WORK_POOLS.`
-    );
-  }
-  const { settings } = deps;
-  const resolved = await resolveJobConfiguration(
-    {
-      workPool,
-      deployment,
-      flow,
-      flowRun: run,
-      workerName: settings.workerName,
-      prefectEnvironment: { PREFECT_API_URL: settings.prefectApiUrl },
-      environment: settings.templateEnvironment,
-      allowedEnvironment: settings.templateEnvAllowlist,
-    },
-    { lookups: deps.templateLookups }
+  return renderJobConfiguration(
+    { workPool, deployment, flow, flowRun: run },
+    deps.settings,
+    deps.templateLookups
   );
-  const context: FlowRunContext = {
-    flowRunId: run.id,
-    flowId: run.flow_id,
-    deploymentId: run.deployment_id,
-    workPoolName: workPool.name,
-  };
-  return {
-    configuration: resolved.configuration,
-    context,
-    warnings: resolved.warnings,
-    workPool,
-  };
 };
