@@ -151,8 +151,11 @@ const capSubnets = (vpc: VpcSubnets, warnings: string[]): string[] => {
   return vpc.subnetIds.slice(0, MAX_RUN_TASK_SUBNETS);
 };
 
+/** Lookups in progress per cache, so records launched at once share one pair of EC2 calls. */
+const inFlight = new WeakMap<NetworkCache, Map<string, Promise<VpcSubnets>>>();
+
 /** The VPC (given, else the default one) and its subnets, from `cache` unless `refresh`. */
-const vpcSubnets = async (
+const vpcSubnets = (
   vpcId: string | null,
   ec2: Ec2Api,
   cache: NetworkCache,
@@ -160,7 +163,25 @@ const vpcSubnets = async (
 ): Promise<VpcSubnets> => {
   const key = vpcId || DEFAULT_VPC_KEY;
   const cached = cache.get(key);
-  if (cached && !refresh) return cached;
+  if (cached && !refresh) return Promise.resolve(cached);
+  let pending = inFlight.get(cache);
+  if (!pending) {
+    pending = new Map();
+    inFlight.set(cache, pending);
+  }
+  const running = pending.get(key);
+  if (running) return running;
+  const lookup = describeVpcSubnets(vpcId, key, ec2, cache).finally(() => pending.delete(key));
+  pending.set(key, lookup);
+  return lookup;
+};
+
+const describeVpcSubnets = async (
+  vpcId: string | null,
+  key: string,
+  ec2: Ec2Api,
+  cache: NetworkCache
+): Promise<VpcSubnets> => {
   const vpcs = await ec2.describeVpcs(vpcId ? { vpcIds: [vpcId] } : { isDefault: true });
   const found = vpcs[0]?.vpcId;
   if (found === undefined) {

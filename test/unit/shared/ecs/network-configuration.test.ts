@@ -239,3 +239,34 @@ describe('needsNetworkConfiguration', () => {
     expect(needsNetworkConfiguration(configuration, definition)).toBe(expected);
   });
 });
+
+describe('resolveNetworkConfiguration under concurrency', () => {
+  it('shares one pair of EC2 calls between launches that discover the network at once', async () => {
+    // Prepare
+    let describeVpcsCalls = 0;
+    let describeSubnetsCalls = 0;
+    const ec2: Ec2Api = {
+      describeVpcs: async () => {
+        describeVpcsCalls += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return [{ vpcId: 'vpc-1' }];
+      },
+      describeSubnets: async () => {
+        describeSubnetsCalls += 1;
+        return [{ subnetId: 'subnet-a', vpcId: 'vpc-1' }];
+      },
+    };
+    const cache: NetworkCache = new Map();
+    const configuration = jobConfiguration();
+    // Act
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => resolveNetworkConfiguration(configuration, ec2, cache))
+    );
+    // Assess
+    expect(describeVpcsCalls).toBe(1);
+    expect(describeSubnetsCalls).toBe(1);
+    expect(results.map((r) => r.networkConfiguration.awsvpcConfiguration?.subnets)).toEqual(
+      Array.from({ length: 10 }, () => ['subnet-a'])
+    );
+  });
+});
