@@ -6,6 +6,10 @@ import {
   resolveClientOptions,
 } from './client-options.ts';
 import { createDeploymentCalls, type DeploymentCalls } from './deployment-calls.ts';
+import {
+  createDeploymentFilterCalls,
+  type DeploymentFilterCalls,
+} from './deployment-filter-calls.ts';
 import { createFlowRunCalls, type FlowRunCalls } from './flow-run-calls.ts';
 import { createHttpTransport } from './http.ts';
 import { createLogCalls, type LogCalls } from './log-calls.ts';
@@ -22,6 +26,7 @@ export type PrefectClient = ServerCalls &
   WorkPoolCalls &
   FlowRunCalls &
   DeploymentCalls &
+  DeploymentFilterCalls &
   VariableCalls &
   BlockCalls &
   LogCalls;
@@ -55,6 +60,7 @@ export const createPrefectClient = (
     ...createWorkPoolCalls(http),
     ...createFlowRunCalls(http, deps.randomUUID ?? randomUUID),
     ...createDeploymentCalls(http),
+    ...createDeploymentFilterCalls(http),
     ...createVariableCalls(http),
     ...createBlockCalls(http),
     ...createLogCalls(http),

@@ -17,6 +17,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createEc2Service } from '../aws/ec2.ts';
 import { createLogsService } from '../aws/logs.ts';
+import { answerExtraQuery, isExtraQuery } from '../aws/query-extras.ts';
 import { createSecretsManagerService } from '../aws/secrets-manager.ts';
 import {
   AwsServiceError,
@@ -232,6 +233,7 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
     const body = await readBody(request);
     const target = request.headers['x-amz-target'];
     const contentType = request.headers['content-type'] ?? '';
+    if (isExtraQuery(request, body)) return answerExtraQuery(request, body, requestId, ec2);
     if (request.method === 'POST' && typeof target === 'string') {
       return answerJson(request, target, body, requestId);
     }

@@ -26,6 +26,7 @@ import { validateQuery, validateRequestBody } from './openapi-validator.ts';
 import { isJsonContentType, jsonDecodeError, parseLoosely, readBody } from './request-body.ts';
 import { createRouter, type RouteResponse } from './router.ts';
 import { blockRoutes } from './routes/blocks.ts';
+import { deploymentFilterRoutes } from './routes/deployment-filter.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { flowRunRoutes } from './routes/flow-runs.ts';
 import { flowRoutes } from './routes/flows.ts';
@@ -85,6 +86,7 @@ const route = createRouter([
   ...workerRoutes,
   ...flowRoutes,
   ...deploymentRoutes,
+  ...deploymentFilterRoutes,
   ...flowRunRoutes,
   ...blockRoutes,
   ...variableAndLogRoutes,
