@@ -7,8 +7,8 @@
  * Logs are structured JSON, one object per line; put the flow run id on every line of a run's work
  * with `logger.appendKeys({ [FLOW_RUN_ID_KEY]: id })` (and `removeKeys` afterwards, or
  * `injectLambdaContext(logger, { resetKeys: true })`). Metrics are CloudWatch embedded metric format
- * lines, published by `logMetrics(metrics)` (middy) or `metrics.publishStoredMetrics()` at the end
- * of each invocation.
+ * lines, published by {@link flushMetrics} (or `logMetrics(metrics)` with middy) at the end of each
+ * invocation.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -57,11 +57,35 @@ export const METRIC_UNITS: Readonly<Record<MetricName, Unit>> = {
 };
 
 /**
- * `Cause` values for crashes outside the reporter. The reporter passes its diagnosis' `StopCause`
- * (`image-pull`, `out-of-memory`, `spot-interruption`, … in shared/report/diagnose-stopped-task.ts);
- * a small fixed set keeps the dashboard readable (each value is its own series and custom metric).
+ * Every `Cause` value of {@link MetricName.RunsCrashed}: the one list. The reporter's diagnoses
+ * (shared/report/diagnose-stopped-task.ts, whose `StopCause` is the subset below) and the
+ * launcher's and the poller's own crashes all name their cause from it. A small fixed set keeps the
+ * dashboard readable: each value is its own series (and custom metric), and the dashboard's
+ * `SEARCH` picks up every one.
  */
 export const CrashCause = {
+  /** The reporter: the image could not be pulled (`CannotPullContainerError`). */
+  ImagePull: 'image-pull',
+  /** The reporter: ECS could not prepare the task (secrets, logs, network interface, volumes). */
+  ResourceInitialization: 'resource-initialization',
+  /** The reporter: another `TaskFailedToStart` (capacity, `CannotStartContainerError`, …). */
+  FailedToStart: 'failed-to-start',
+  /** The reporter: a container was killed for memory (`OutOfMemoryError`, or exit code 137). */
+  OutOfMemory: 'out-of-memory',
+  /** The reporter: AWS reclaimed the Spot capacity. */
+  SpotInterruption: 'spot-interruption',
+  /** The reporter: a StopTask call outside Prefect's cancellation. */
+  StoppedByUser: 'stopped-by-user',
+  /** The reporter: the ECS service scheduler stopped the task. */
+  StoppedByScheduler: 'stopped-by-scheduler',
+  /** The reporter: an essential sidecar exited, so ECS stopped the flow container. */
+  EssentialSidecarExited: 'essential-sidecar-exited',
+  /** The reporter: the flow container exited with a non-zero code. */
+  NonZeroExit: 'non-zero-exit',
+  /** The reporter: the task stopped without an exit code (host lost, agent disconnected). */
+  NoExitCode: 'no-exit-code',
+  /** The reporter: exit code 0 without the flow reporting a final state. */
+  ExitedWithoutFinalState: 'exited-without-final-state',
   /** The launcher gave up: a permanent RunTask / task-definition error, or the retry deadline passed. */
   LaunchFailed: 'launch-failed',
   /** The poller's orphan sweep gave up on a claimed run that never got a task. */
@@ -69,6 +93,8 @@ export const CrashCause = {
   /** No better name. */
   Other: 'other',
 } as const;
+
+export type CrashCause = (typeof CrashCause)[keyof typeof CrashCause];
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -117,7 +143,7 @@ const MAX_DIMENSION_VALUE = 250;
  * (Powertools `singleMetric`), so the extra dimension never lands on the invocation's other metrics.
  *
  * @example
- * recordRunCrashed(metrics, diagnosis.cause); // e.g. 'out-of-memory'
+ * recordRunCrashed(metrics, diagnosis.cause); // e.g. CrashCause.OutOfMemory, 'out-of-memory'
  */
 export const recordRunCrashed = (metrics: Metrics, cause: string): void => {
   const value = cause.trim().replace(/\s+/g, '_').slice(0, MAX_DIMENSION_VALUE) || CrashCause.Other;
@@ -147,6 +173,19 @@ export const recordLaunchLatency = (
     METRIC_UNITS.LaunchLatency,
     Math.max(0, milliseconds)
   );
+};
+
+/**
+ * Publishes what the invocation recorded (call it once at its end, also on error). Nothing is
+ * written when nothing was recorded: Powertools' `publishStoredMetrics()` would log a "No
+ * application metrics to publish" warning on every such invocation (a launcher batch of skipped
+ * records, a reporter event that changes nothing, a webhook call that claims nothing).
+ *
+ * @example
+ * try { await work(); } finally { flushMetrics(metrics); }
+ */
+export const flushMetrics = (metrics: Metrics): void => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 };
 
 /**

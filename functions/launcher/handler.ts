@@ -5,27 +5,33 @@
  * `functionResponseType: ReportBatchItemFailures`).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.ts';
 import {
   type ProcessLaunchRecordDeps,
   processLaunchRecord,
 } from '../../shared/launch/process-launch-record.ts';
+import { createLogger, createMetrics, flushMetrics } from '../../shared/observability.ts';
 import { createLauncherDeps } from './launcher-deps.ts';
 
 /** The launcher's logger (`POWERTOOLS_LOG_LEVEL`, `POWERTOOLS_SERVICE_NAME` apply). */
-export const logger = new Logger({ serviceName: 'prefect-ecs-serverless-launcher' });
+export const logger = createLogger('launcher');
+
+/** The launcher's metrics (namespace and `service` dimension from shared/observability.ts). */
+export const metrics = createMetrics();
 
 /** The launcher's handler type. */
 export type LauncherHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 /**
  * A handler over given dependencies, or a function that builds them on first use (once; a failed
- * build is tried again on the next invocation, and fails that invocation loudly).
+ * build is tried again on the next invocation, and fails that invocation loudly). The metrics of
+ * `deps.metrics`, if any, are published at the end of every invocation, also a failed one.
  *
  * @example
- * const handler = createLauncherHandler(await createLauncherDeps(config, { logger, clients }));
+ * const handler = createLauncherHandler(
+ *   await createLauncherDeps(config, { logger, metrics, clients })
+ * );
  * await handler(sqsEvent); // { batchItemFailures: [...] }
  */
 export const createLauncherHandler = (
@@ -47,16 +53,22 @@ export const createLauncherHandler = (
     // One processor per invocation: it holds the batch's state, and tests (or a bench) may invoke
     // one handler concurrently.
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(
-      event,
-      (record: SQSRecord) => processLaunchRecord(record, resolved),
-      processor,
-      { ...(context ? { context } : {}), throwOnFullBatchFailure: false }
-    );
+    try {
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => processLaunchRecord(record, resolved),
+        processor,
+        { ...(context ? { context } : {}), throwOnFullBatchFailure: false }
+      );
+    } finally {
+      if (resolved.metrics) flushMetrics(resolved.metrics);
+    }
   };
 };
 
-const launch = createLauncherHandler(() => createLauncherDeps(loadConfig(process.env), { logger }));
+const launch = createLauncherHandler(() =>
+  createLauncherDeps(loadConfig(process.env), { logger, metrics })
+);
 
 /** The Lambda entry point: configuration and clients from the environment, on first invocation. */
 export const handler: LauncherHandler = (event, context) => {

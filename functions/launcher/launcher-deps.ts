@@ -3,6 +3,7 @@
  * (their own retries on), the Prefect client with the credential read from Secrets Manager, the
  * ports' adapters and the warm caches. Tests pass clients aimed at the stand-ins.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -30,6 +31,8 @@ export interface LauncherClients {
 /** Options of {@link createLauncherDeps}. */
 export interface LauncherDepsOptions {
   logger: LaunchLogger;
+  /** Where launches, crashes and cancellations are counted (the handler publishes); none: not counted. */
+  metrics?: Metrics;
   clients?: Partial<LauncherClients>;
   /** For the Prefect client (tests: a `sleep` that does not wait). */
   prefectDeps?: PrefectClientFactoryDeps;
@@ -55,7 +58,7 @@ export const PREFECT_CLIENT_LIMITS = {
  * configured by ARN (so call it once per container, not per record).
  *
  * @example
- * const deps = await createLauncherDeps(loadConfig(process.env), { logger });
+ * const deps = await createLauncherDeps(loadConfig(process.env), { logger, metrics });
  */
 export const createLauncherDeps = async (
   config: Config,
@@ -86,6 +89,7 @@ export const createLauncherDeps = async (
     templateLookups: createTemplateLookups(prefect),
     caches: createLaunchCaches(),
     logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     settings: {
       prefectApiUrl: config.prefectApiUrl,
       workerName: config.workerName,

@@ -2,13 +2,20 @@
  * The poller's Lambda handler around its dependencies (`handler.ts` wires the real ones): parse the
  * event (schedule, tick records, direct invoke), make the one domain call (`runPoller`), map the
  * outcome. Tick records always succeed (`batchItemFailures: []`): a failed poll is in the logs, and
- * retrying a tick would only poll late.
+ * retrying a tick would only poll late. With `deps.metrics`, each invocation publishes its poll's
+ * duration, RunsClaimed and RunsCancelled (and the orphan sweep's RunsCrashed), also when it fails.
  */
 import type { Context } from 'aws-lambda';
+import {
+  flushMetrics,
+  MetricName,
+  recordCount,
+  recordPollDuration,
+} from '../../shared/observability.ts';
 import type { PollLogger } from '../../shared/poll/poll-deps.ts';
 import { type PollTotals, summarizePoll } from '../../shared/poll/poll-result.ts';
 import { parsePollerEvent } from '../../shared/poll/poller-event.ts';
-import { type PollerDeps, runPoller } from '../../shared/poll/run-poller.ts';
+import { type PollerDeps, type PollerOutcome, runPoller } from '../../shared/poll/run-poller.ts';
 
 /** What a scheduled or direct invocation answers. */
 export interface PollerResponse extends PollTotals {
@@ -33,8 +40,22 @@ export const createPollerHandler =
   async (event: unknown, context?: Context): Promise<PollerResponse | TickResponse> => {
     if (context) logger.addContext?.(context);
     const trigger = parsePollerEvent(event);
-    const outcome = await runPoller(trigger, await deps());
-    const totals = summarizePoll(outcome.poll);
+    const resolved = await deps();
+    const { metrics } = resolved;
+    let outcome: PollerOutcome;
+    let totals: PollTotals;
+    try {
+      const started = performance.now();
+      outcome = await runPoller(trigger, resolved);
+      totals = summarizePoll(outcome.poll);
+      if (metrics) {
+        recordPollDuration(metrics, performance.now() - started);
+        recordCount(metrics, MetricName.RunsClaimed, totals.claimed);
+        recordCount(metrics, MetricName.RunsCancelled, totals.cancelled);
+      }
+    } finally {
+      if (metrics) flushMetrics(metrics);
+    }
     logger.info('Poll finished', {
       trigger: outcome.trigger,
       ticks_enqueued: outcome.ticksEnqueued,

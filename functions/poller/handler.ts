@@ -4,11 +4,11 @@
  * every invocation with one message listing all problems); the Prefect credentials are read from
  * Secrets Manager on the first invocation and kept for the container's life.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { createLogger, createMetrics } from '../../shared/observability.ts';
 import { loadPollerConfig, pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
 import type { PollerDeps } from '../../shared/poll/run-poller.ts';
 import { createPrefectClient } from '../../shared/prefect/client.ts';
@@ -29,7 +29,8 @@ export const POLLER_PREFECT_TIMEOUTS = {
 } as const;
 
 const config = loadPollerConfig(process.env);
-const logger = new Logger({ serviceName: 'poller' });
+const logger = createLogger('poller');
+const metrics = createMetrics();
 const sqs = new SQSClient({});
 const ecs = createEcsClient(new ECSClient({ maxAttempts: 4 }), { region: config.awsRegion });
 
@@ -48,6 +49,7 @@ const loadDeps = (): Promise<PollerDeps> => {
       ecs,
       options: pollOptionsFromConfig(config),
       logger,
+      metrics,
       tickQueueUrl: config.tickQueueUrl,
     };
   })().catch((error: unknown) => {

@@ -3,6 +3,7 @@
  * (their own retries on), the Prefect client with the credential read from Secrets Manager, and
  * the ports' adapters. Tests pass clients aimed at the stand-ins.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -27,6 +28,8 @@ export interface ReporterClients {
 /** Options of {@link createReporterDeps}. */
 export interface ReporterDepsOptions {
   logger: LaunchLogger;
+  /** Where crashed and cancelled runs are counted (the handler publishes); none: not counted. */
+  metrics?: Metrics;
   clients?: Partial<ReporterClients>;
   /** For the Prefect client (tests: a `sleep` that does not wait). */
   prefectDeps?: PrefectClientFactoryDeps;
@@ -53,7 +56,7 @@ export const PREFECT_CLIENT_LIMITS = {
  *
  * @example
  * const deps = await createReporterDeps(loadConfig(process.env, { role: 'reporter' }),
- *   loadReporterConfig(process.env), { logger });
+ *   loadReporterConfig(process.env), { logger, metrics });
  */
 export const createReporterDeps = async (
   config: Config,
@@ -84,5 +87,6 @@ export const createReporterDeps = async (
     logs: createCloudWatchLogReader(clients.logs),
     logger: options.logger,
     config: reporterConfig,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   };
 };

@@ -4,10 +4,12 @@
  * second instead of at the next tick. Thin: route → body bytes → authenticate → parse → one poll →
  * 202 `{claimed, enqueued}`. Prefect is called only after authentication succeeded.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { createLogger, createMetrics, flushMetrics } from '../../shared/observability.ts';
 import { createReplayCache, type ReplayCache } from '../../shared/webhook/replay-cache.ts';
 import { parseTriggerBody } from '../../shared/webhook/trigger-body.ts';
 import { loadWebhookConfig } from '../../shared/webhook/webhook-config.ts';
@@ -45,8 +47,13 @@ export interface WebhookDeps {
   now?: () => Date;
   /** Default: a fresh in-memory cache (one per handler, i.e. per container). */
   replayCache?: ReplayCache;
-  /** Default: a Powertools Logger with service name `webhook`. */
+  /** Default: `createLogger('webhook')`. */
   logger?: Logger;
+  /**
+   * What `poll` records (RunsClaimed), published at the end of each request that reached the poll.
+   * None: nothing published.
+   */
+  metrics?: Metrics;
 }
 
 /** The Lambda handler type. */
@@ -63,7 +70,7 @@ export type WebhookHandler = (event: WebhookEvent, context: Context) => Promise<
  * });
  */
 export const createWebhookHandler = (deps: WebhookDeps): WebhookHandler => {
-  const logger = deps.logger ?? new Logger({ serviceName: 'webhook' });
+  const logger = deps.logger ?? createLogger('webhook');
   const now = deps.now ?? (() => new Date());
   return middy<WebhookEvent, WebhookResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -79,7 +86,13 @@ export const createWebhookHandler = (deps: WebhookDeps): WebhookHandler => {
     )
     .handler(async (event) => {
       const trigger = parseTriggerBody(event.bodyBytes ?? new Uint8Array(), deps.workPools);
-      const { claimed, enqueued } = await deps.poll(trigger.pools);
+      let result: WebhookPollResult;
+      try {
+        result = await deps.poll(trigger.pools);
+      } finally {
+        if (deps.metrics) flushMetrics(deps.metrics);
+      }
+      const { claimed, enqueued } = result;
       logger.info('Poll triggered', {
         pools: trigger.pools ?? deps.workPools,
         claimed,
@@ -92,7 +105,10 @@ export const createWebhookHandler = (deps: WebhookDeps): WebhookHandler => {
 };
 
 /** The webhook's logger (`POWERTOOLS_LOG_LEVEL`, `POWERTOOLS_SERVICE_NAME` apply). */
-export const logger = new Logger({ serviceName: 'prefect-ecs-serverless-webhook' });
+export const logger = createLogger('webhook');
+
+/** The webhook's metrics (namespace and `service` dimension from shared/observability.ts). */
+export const metrics = createMetrics();
 
 let fromEnvironment: WebhookHandler | undefined;
 
@@ -104,7 +120,7 @@ export const handler: WebhookHandler = async (event, context) => {
   if (fromEnvironment === undefined) {
     try {
       fromEnvironment = createWebhookHandler(
-        createWebhookDeps(loadWebhookConfig(process.env), { logger })
+        createWebhookDeps(loadWebhookConfig(process.env), { logger, metrics })
       );
     } catch (error) {
       logger.error('Webhook cannot start', { error });

@@ -5,9 +5,11 @@
  * never reaches Prefect. Tests pass clients aimed at the stand-ins.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { EcsTaskControl } from '../../shared/ecs/ecs-api.ts';
+import { MetricName, recordCount } from '../../shared/observability.ts';
 import type { PollDeps } from '../../shared/poll/poll-deps.ts';
 import { pollPools } from '../../shared/poll/poll-pools.ts';
 import { summarizePoll } from '../../shared/poll/poll-result.ts';
@@ -29,6 +31,8 @@ export interface WebhookClients {
 /** Options of {@link createWebhookDeps}. */
 export interface WebhookDepsOptions {
   logger: Logger;
+  /** Where the runs each poll claims are counted (the handler publishes); none: not counted. */
+  metrics?: Metrics;
   clients?: Partial<WebhookClients>;
   /** For the Prefect client (tests: a `sleep` that does not wait). */
   prefectDeps?: PrefectClientFactoryDeps;
@@ -64,7 +68,9 @@ const noEcs: EcsTaskControl = {
  * Creates the webhook's dependencies (synchronously; every read is deferred, see above).
  *
  * @example
- * const handler = createWebhookHandler(createWebhookDeps(loadWebhookConfig(process.env), { logger }));
+ * const handler = createWebhookHandler(
+ *   createWebhookDeps(loadWebhookConfig(process.env), { logger, metrics })
+ * );
  */
 export const createWebhookDeps = (
   config: WebhookConfig,
@@ -103,6 +109,7 @@ export const createWebhookDeps = (
   const poll: WebhookPoll = async (pools) => {
     const result = await pollPools({ pools, sweeps: false }, await loadPollDeps());
     const totals = summarizePoll(result);
+    if (options.metrics) recordCount(options.metrics, MetricName.RunsClaimed, totals.claimed);
     if (totals.errors > 0) {
       options.logger.warn('Webhook poll finished with errors', {
         pools: result.pools.map((pool) => ({ name: pool.name, errors: pool.errors.length })),
@@ -116,6 +123,7 @@ export const createWebhookDeps = (
     credentials: createWebhookCredentialsProvider(config.webhook.secret, reader),
     poll,
     logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.now ? { now: options.now } : {}),
   };
 };

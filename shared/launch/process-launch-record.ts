@@ -15,8 +15,16 @@
  *   the DLQ ourselves would need the DLQ's URL and `sqs:SendMessage`, and the redrive policy does the
  *   same.) Prefect is never called for it.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { InvalidMessageError } from '../errors/invalid-message-error.ts';
 import { LaunchError } from '../errors/launch-error.ts';
+import {
+  CrashCause,
+  MetricName,
+  recordCount,
+  recordLaunchLatency,
+  recordRunCrashed,
+} from '../observability.ts';
 import { classifyError } from './classify-error.ts';
 import type { LaunchDeps, LaunchOutcome } from './launch-deps.ts';
 import { launchFlowRun } from './launch-flow-run.ts';
@@ -34,10 +42,52 @@ export interface LaunchRecord {
   attributes: { ApproximateReceiveCount?: string };
 }
 
-/** I/O of {@link processLaunchRecord}: the launch's, plus the queue. */
+/** I/O of {@link processLaunchRecord}: the launch's, plus the queue and the metrics. */
 export interface ProcessLaunchRecordDeps extends LaunchDeps {
   queue: QueueApi;
+  /**
+   * Where each settled launch is counted: RunsLaunched and LaunchLatency, RunsCrashed
+   * (`launch-failed`), RunsCancelled. The handler publishes them; none: not counted.
+   */
+  metrics?: Metrics;
 }
+
+/** Counts one settled launch (a skipped one is not counted). */
+const recordOutcome = (
+  metrics: Metrics,
+  outcome: LaunchOutcome,
+  message: LaunchMessage,
+  now: Date
+): void => {
+  switch (outcome.status) {
+    case 'launched':
+      recordCount(metrics, MetricName.RunsLaunched);
+      recordLaunchLatency(metrics, message.scheduled_time, now);
+      break;
+    case 'crashed':
+      recordRunCrashed(metrics, CrashCause.LaunchFailed);
+      break;
+    case 'cancelled':
+      recordCount(metrics, MetricName.RunsCancelled);
+      break;
+    default:
+      break;
+  }
+};
+
+/** The flow run id of a body that is not a valid launch message, when it names one (for logs). */
+const flowRunIdOf = (body: string): string | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const id =
+      typeof parsed === 'object' && parsed !== null
+        ? (parsed as Record<string, unknown>).flow_run_id
+        : undefined;
+    return typeof id === 'string' && id.length > 0 && id.length <= 100 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 const receiveCountOf = (record: LaunchRecord): number => {
   const count = Number(record.attributes.ApproximateReceiveCount ?? '1');
@@ -68,7 +118,11 @@ const parseOrReport = async (
     return parseLaunchMessage(record.body);
   } catch (error) {
     if (!(error instanceof InvalidMessageError)) throw error;
-    const log = withLogKeys(deps.logger, { message_id: record.messageId });
+    const flowRunId = flowRunIdOf(record.body);
+    const log = withLogKeys(deps.logger, {
+      ...(flowRunId === undefined ? {} : { flow_run_id: flowRunId }),
+      message_id: record.messageId,
+    });
     log.error('Malformed launch message; it goes to the dead-letter queue after its retries', {
       issues: error.issues,
       receive_count: receiveCountOf(record),
@@ -98,6 +152,9 @@ export const processLaunchRecord = async (
   try {
     const outcome = await launchFlowRun(message, { ...deps, logger: log });
     log.info(`Launch ${outcome.status}`, { outcome, receive_count: receiveCount });
+    if (deps.metrics) {
+      recordOutcome(deps.metrics, outcome, message, (deps.now ?? (() => new Date()))());
+    }
     return outcome;
   } catch (error) {
     const now = (deps.now ?? (() => new Date()))().getTime();

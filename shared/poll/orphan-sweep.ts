@@ -8,6 +8,7 @@
  * failure between the two can only use up an attempt, never loop. On Prefect servers without
  * flow-run labels (before 3.2) nothing can be counted, so an orphan is CRASHED at once instead.
  */
+import { CrashCause, recordRunCrashed } from '../observability.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { type Claim, enqueueLaunches } from './enqueue-launches.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
@@ -39,6 +40,7 @@ const crashOrphan = async (
     return false;
   }
   deps.logger.error('Orphan given up: launch never completed', { ...log, message });
+  if (deps.metrics) recordRunCrashed(deps.metrics, CrashCause.LaunchNeverCompleted);
   return true;
 };
 

@@ -2,6 +2,7 @@
  * What one poll needs: its options (from `poller-config.ts` or a test) and its ports. The ports are
  * the narrowest slices of the shared clients, so tests can hand in small fakes.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { EcsTaskControl } from '../ecs/ecs-api.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import type { QueueSender } from '../queue/queue-sender.ts';
@@ -67,6 +68,11 @@ export interface PollDeps {
   now?: () => Date;
   /** uuid4 source for claim transition ids (default `crypto.randomUUID`). */
   randomUUID?: () => string;
+  /**
+   * Where the poll's own metrics go (the orphan sweep's RunsCrashed); the handler adds the totals
+   * and the duration, and publishes. None: not counted.
+   */
+  metrics?: Metrics;
 }
 
 /** {@link PollDeps} with every default applied. */
@@ -78,6 +84,7 @@ export interface ResolvedPollDeps {
   logger: PollLogger;
   now: () => Date;
   randomUUID: () => string;
+  metrics?: Metrics;
 }
 
 /** Default claims in flight at once. */
@@ -93,6 +100,7 @@ export const resolvePollDeps = (deps: PollDeps): ResolvedPollDeps => ({
   logger: deps.logger,
   now: deps.now ?? (() => new Date()),
   randomUUID: deps.randomUUID ?? (() => globalThis.crypto.randomUUID()),
+  ...(deps.metrics ? { metrics: deps.metrics } : {}),
   options: {
     ...deps.options,
     claimConcurrency: Math.max(1, deps.options.claimConcurrency ?? DEFAULT_CLAIM_CONCURRENCY),

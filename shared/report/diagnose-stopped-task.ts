@@ -5,6 +5,7 @@
  * IAM permission to change. Stop codes and reason prefixes:
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
  */
+import { CrashCause } from '../observability.ts';
 import { explainExitCode } from './exit-codes.ts';
 import { flowContainers } from './flow-run-id-from-event.ts';
 import {
@@ -13,19 +14,15 @@ import {
   taskIdOf,
 } from './task-state-change-event.ts';
 
-/** The kinds of stop the reporter tells apart. */
-export type StopCause =
-  | 'image-pull'
-  | 'resource-initialization'
-  | 'failed-to-start'
-  | 'out-of-memory'
-  | 'spot-interruption'
-  | 'stopped-by-user'
-  | 'stopped-by-scheduler'
-  | 'essential-sidecar-exited'
-  | 'non-zero-exit'
-  | 'no-exit-code'
-  | 'exited-without-final-state';
+/**
+ * The kinds of stop the reporter tells apart: the reporter's part of {@link CrashCause}, the one
+ * list of crash causes (also the `Cause` dimension of the RunsCrashed metric). A new kind is added
+ * there.
+ */
+export type StopCause = Exclude<
+  CrashCause,
+  typeof CrashCause.LaunchFailed | typeof CrashCause.LaunchNeverCompleted | typeof CrashCause.Other
+>;
 
 /** A diagnosis: what happened (`message`) and what to do (`fix`). */
 export interface StoppedTaskDiagnosis {
@@ -94,7 +91,7 @@ const imagePull = (detail: Detail, task: string, reason: string): StoppedTaskDia
       'Check that the image and tag exist and are spelled right in the `image` job variable of the deployment (or the work pool default).';
   }
   return {
-    cause: 'image-pull',
+    cause: CrashCause.ImagePull,
     message: `ECS task ${task} could not pull the image${which}: ${sentence(reason)}`,
     fix,
   };
@@ -126,7 +123,7 @@ const resourceInitialization = (task: string, reason: string): StoppedTaskDiagno
     fix = `Check the task execution role’s permissions (secrets, logs, registry) and the network route to AWS APIs. ${NETWORK_FIX}`;
   }
   return {
-    cause: 'resource-initialization',
+    cause: CrashCause.ResourceInitialization,
     message: `ECS task ${task} failed to start: ECS could not ${what}: ${sentence(reason)}`,
     fix,
   };
@@ -151,7 +148,7 @@ const failedToStart = (detail: Detail, task: string): StoppedTaskDiagnosis => {
       'Look up the stopped reason in the ECS troubleshooting guide (stopped task error codes); if it looks transient (InternalError), run the flow again.';
   }
   return {
-    cause: 'failed-to-start',
+    cause: CrashCause.FailedToStart,
     message: `ECS task ${task} failed to start${before}: ${sentence(reason)}`,
     fix,
   };
@@ -166,7 +163,7 @@ const outOfMemory = (
   const had = Number.isFinite(memory) && memory > 0 ? ` The task had ${memory} MiB.` : '';
   const suggestion = had ? `, e.g. memory: ${memory * 2}` : '';
   return {
-    cause: 'out-of-memory',
+    cause: CrashCause.OutOfMemory,
     message: `ECS task ${task} ran out of memory: container ${quote(container.name)} was killed (${withReason(container)}).${had}`,
     fix: `Raise \`memory\` in the deployment’s job variables or the work pool defaults${suggestion} (on Fargate, with a \`cpu\` that allows it).`,
   };
@@ -199,7 +196,7 @@ const exits = (containers: TaskContainer[]): string =>
  *
  * @example
  * diagnoseStoppedTask(oomEvent);
- * // { cause: 'out-of-memory',
+ * // { cause: CrashCause.OutOfMemory,
  * //   message: "ECS task 0f1e… ran out of memory: container 'prefect' was killed (exit code 137, OutOfMemoryError: …). The task had 2048 MiB.",
  * //   fix: 'Raise `memory` in the deployment’s job variables or the work pool defaults, e.g. memory: 4096 …' }
  */
@@ -224,19 +221,19 @@ export const diagnoseStoppedTask = (event: { detail: Detail }): StoppedTaskDiagn
     case 'SpotInterruption':
     case 'TerminationNotice':
       return {
-        cause: 'spot-interruption',
+        cause: CrashCause.SpotInterruption,
         message: `ECS task ${task} was stopped because AWS reclaimed its Spot capacity${stopped}.`,
         fix: 'Set retries on the flow so Prefect runs it again; run it on FARGATE rather than FARGATE_SPOT (the `capacity_provider_strategy` job variable) if it must not be interrupted; or set PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule in the `env` job variable so interrupted runs are rescheduled.',
       };
     case 'UserInitiated':
       return {
-        cause: 'stopped-by-user',
+        cause: CrashCause.StoppedByUser,
         message: `ECS task ${task} was stopped by a StopTask call${stopped}.`,
         fix: 'To stop a flow run, cancel it in Prefect instead: it then ends Cancelled, not Crashed. CloudTrail’s StopTask events show who or what stopped this task.',
       };
     case 'ServiceSchedulerInitiated':
       return {
-        cause: 'stopped-by-scheduler',
+        cause: CrashCause.StoppedByScheduler,
         message: `ECS task ${task} was stopped by the ECS scheduler${stopped}.`,
         fix: 'Flow-run tasks should be started by RunTask only, never by an ECS service or scaling policy. If a container health check failed, fix or remove the health check in the task definition.',
       };
@@ -248,7 +245,7 @@ export const diagnoseStoppedTask = (event: { detail: Detail }): StoppedTaskDiagn
   const [main] = flow;
   if (sidecar && main) {
     return {
-      cause: 'essential-sidecar-exited',
+      cause: CrashCause.EssentialSidecarExited,
       message: `ECS task ${task} stopped because its essential container ${quote(sidecar.name)} exited (${withReason(sidecar)}), and ECS then stopped the flow container ${quote(main.name)} (${codeOf(main)}).`,
       fix: `Read the ${quote(sidecar.name)} container’s output for why it exited. A sidecar that may stop on its own should be \`essential: false\` in the task definition.`,
     };
@@ -264,14 +261,14 @@ export const diagnoseStoppedTask = (event: { detail: Detail }): StoppedTaskDiagn
   if (failed.length === 1 && onlyFailed?.exitCode !== undefined) {
     const explanation = explainExitCode(onlyFailed.exitCode);
     return {
-      cause: 'non-zero-exit',
+      cause: CrashCause.NonZeroExit,
       message: `ECS task ${task}: the flow container ${quote(onlyFailed.name)} exited with code ${onlyFailed.exitCode}, ${explanation.meaning}${onlyFailed.reason ? ` (${onlyFailed.reason.trim()})` : ''}${stopped}.`,
       fix: explanation.fix,
     };
   }
   if (failed.length > 1) {
     return {
-      cause: 'non-zero-exit',
+      cause: CrashCause.NonZeroExit,
       message: `ECS task ${task}: the containers ${exits(failed)} exited with non-zero codes${stopped}.`,
       fix: 'Read the containers’ output (the CloudWatch log streams of the task) for the errors.',
     };
@@ -284,14 +281,14 @@ export const diagnoseStoppedTask = (event: { detail: Detail }): StoppedTaskDiagn
         ? `for ${silent.map((container) => quote(container.name)).join(', ')}`
         : 'and without containers';
     return {
-      cause: 'no-exit-code',
+      cause: CrashCause.NoExitCode,
       message: `ECS task ${task} stopped without an exit code ${which}${stopped}: ECS or its host ended it.`,
       fix: 'The host was terminated or lost (an instance scale-in, an EC2 Spot interruption, an agent disconnect): check the stopped reason and CloudTrail, and set retries on the flow if runs should survive it.',
     };
   }
 
   return {
-    cause: 'exited-without-final-state',
+    cause: CrashCause.ExitedWithoutFinalState,
     message: `ECS task ${task}: the container exited without the flow reporting a final state (exit code 0${main ? ` from ${quote(main.name)}` : ''}).`,
     fix: 'The flow process ended without telling Prefect: check that the `command` job variable runs `prefect flow-run execute` (or leave it empty), and that the task reaches the Prefect API (PREFECT_API_URL, a network route, the API key); the container output in CloudWatch shows which.',
   };

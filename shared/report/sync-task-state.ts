@@ -12,9 +12,11 @@
  * the transition id makes the retry safe), except a run that no longer exists. The log tail is best
  * effort (logged); a retryable ECS failure while deregistering propagates.
  */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { EcsApi, EcsTaskCleanup } from '../ecs/ecs-api.ts';
 import { isRetryable } from '../errors/is-retryable.ts';
 import { type LaunchLogger, withLogKeys } from '../launch/launch-logger.ts';
+import { CrashCause, MetricName, recordCount, recordRunCrashed } from '../observability.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import { isNotFound } from '../prefect/prefect-api-error.ts';
 import type { FlowRun, SetStateStatus } from '../prefect/schemas.ts';
@@ -35,6 +37,11 @@ export interface SyncTaskStateDeps {
   /** Powertools' `Logger` fits; every line of an event carries `flow_run_id`. */
   logger: LaunchLogger;
   config: Pick<ReporterConfig, 'logTailLines'>;
+  /**
+   * Where the accepted CRASHED (RunsCrashed, by diagnosis cause) and CANCELLED (RunsCancelled)
+   * proposals are counted; the handler publishes them. None: not counted.
+   */
+  metrics?: Metrics;
 }
 
 /** What one event led to (also logged). */
@@ -75,6 +82,14 @@ const apply = async (
   outcome.status = result.status;
   outcome.duplicate =
     result.status === 'REJECT' && result.state?.state_details.transition_id === transitionId;
+  if (result.status === 'ACCEPT' && deps.metrics) {
+    // Only ACCEPT counts: a redelivered event's proposal comes back REJECT (`duplicate`).
+    if (action.state.type === 'CRASHED') {
+      recordRunCrashed(deps.metrics, action.diagnosis?.cause ?? CrashCause.Other);
+    } else if (action.state.type === 'CANCELLED') {
+      recordCount(deps.metrics, MetricName.RunsCancelled);
+    }
+  }
   if (result.status === 'WAIT') {
     deps.logger.warn('Prefect asked to wait before this state; not retried', {
       proposed: action.state.type,
