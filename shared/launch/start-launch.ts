@@ -6,6 +6,7 @@ import {
   needsNetworkConfiguration,
   resolveNetworkConfiguration,
 } from '../ecs/network-configuration.ts';
+import { orchestrationContainerName } from '../ecs/orchestration-container.ts';
 import { buildRunTaskInput } from '../ecs/run-task-input.ts';
 import { buildTaskDefinition } from '../ecs/task-definition.ts';
 import { hashTaskDefinition } from '../ecs/task-definition-hash.ts';
@@ -17,7 +18,8 @@ import {
 import { EcsApiError } from '../errors/ecs-api-error.ts';
 import { LaunchError } from '../errors/launch-error.ts';
 import { PermanentLaunchError } from '../errors/permanent-launch-error.ts';
-import type { LaunchDeps } from './launch-deps.ts';
+import type { EcsJobConfiguration } from '../jobs/ecs-job-configuration.ts';
+import type { LaunchDeps, LaunchSettings } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
 import type { PreparedLaunch } from './prepare-launch.ts';
 import { type LaunchedTask, startTaskOnce } from './start-task.ts';
@@ -49,6 +51,35 @@ const describeGivenTaskDefinition = async (
   return facts;
 };
 
+/**
+ * A given task definition is the user's: the launcher adds no credential secret to it and, unlike
+ * Prefect's worker, never sends the credential as a plain override. Says so when the orchestration
+ * container has neither a secret nor an environment entry for a credential the launcher knows, since
+ * the flow run could not then authenticate to Prefect (typical of a definition made for prefect-aws).
+ */
+const missingCredentialWarning = (
+  arn: string,
+  taskDefinition: TaskDefinitionFacts,
+  configuration: EcsJobConfiguration,
+  settings: Pick<LaunchSettings, 'apiKeySecretArn' | 'authStringSecretArn'>
+): string | undefined => {
+  const name = orchestrationContainerName(configuration.container_name, taskDefinition);
+  const container = taskDefinition.containerDefinitions?.find((item) => item.name === name);
+  const provided = new Set(
+    [...(container?.secrets ?? []), ...(container?.environment ?? [])].map((item) => item.name)
+  );
+  const missing = [
+    ['PREFECT_API_KEY', configuration.prefect_api_key_secret_arn || settings.apiKeySecretArn],
+    [
+      'PREFECT_API_AUTH_STRING',
+      configuration.prefect_api_auth_string_secret_arn || settings.authStringSecretArn,
+    ],
+  ].filter(([variable, secretArn]) => secretArn && !provided.has(variable));
+  if (missing.length === 0) return undefined;
+  const [variable, secretArn] = missing[0] ?? [];
+  return `Task definition ${arn} (task_definition_arn) gives container '${name}' no ${variable} secret, and the launcher never sends Prefect credentials as plain overrides, so the flow run cannot authenticate to Prefect unless its image or an environment file provides them. Add {"name": "${variable}", "valueFrom": "${secretArn}"} to that container's secrets (its execution role must be allowed to read it), or unset task_definition_arn to let the launcher register a task definition.`;
+};
+
 const isInactiveTaskDefinition = (error: unknown): boolean =>
   (error instanceof EcsApiError && /TaskDefinition is inactive/i.test(error.message)) ||
   (error instanceof LaunchError && /INACTIVE/.test(error.message));
@@ -71,6 +102,8 @@ export const startLaunch = async (
   if (givenArn) {
     taskDefinition = await describeGivenTaskDefinition(givenArn, deps);
     validateTaskDefinitionForLaunch(taskDefinition, configuration);
+    const warning = missingCredentialWarning(givenArn, taskDefinition, configuration, settings);
+    if (warning) warnings.push(warning);
   } else {
     built = buildTaskDefinition(configuration, context, {
       region: settings.region,
