@@ -1,0 +1,509 @@
+/**
+ * `prefect-ecs-serverless render` as a user runs it: the CLI spawned as a process (Node with tsx on
+ * cli/main.ts, and once through the bin shim), with input files made of the API objects the Prefect
+ * stand-in returns. The requests it prints are compared with what the launcher, run through its
+ * handler against the Prefect and AWS stand-ins, actually sent to ECS for the same run.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLauncherHandler } from '../../functions/launcher/handler.ts';
+import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
+import { createPrefectClient, type PrefectClient } from '../../shared/prefect/client.ts';
+import { startAwsStandin } from '../standins/ecs/server.ts';
+import type { AwsStandin } from '../standins/ecs/types.ts';
+import { proposeState } from '../standins/prefect/actors.ts';
+import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const API_KEY = 'pnu_render-cli-integration-key';
+const CLUSTER = 'prefect';
+const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-execution';
+const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const auth = { authorization: `Bearer ${API_KEY}` };
+/** A pool per default template (named so that the family needs no change). */
+const POOLS = { current: 'ecs-current', 'v0.4': 'ecs-v0-4' } as const;
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const template = (name: 'current' | 'v0.4'): Record<string, unknown> =>
+  JSON.parse(
+    readFileSync(
+      new URL(`../fixtures/prefect/ecs-base-job-template.${name}.json`, import.meta.url),
+      'utf8'
+    )
+  ) as Record<string, unknown>;
+
+let prefect: PrefectStandin;
+let aws: AwsStandin;
+let client: PrefectClient;
+let secretArn: string;
+let workDir: string;
+const sdkClients: { destroy(): void }[] = [];
+
+beforeAll(async () => {
+  prefect = await startPrefectStandin({ apiKey: API_KEY });
+  aws = await startAwsStandin();
+  client = createPrefectClient({ apiUrl: prefect.apiUrl, apiKey: API_KEY });
+  secretArn = aws.secrets.putSecret('prefect/api-key', API_KEY);
+  const ecs = new ECSClient({ region: aws.region, endpoint: aws.url, credentials });
+  await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+  ecs.destroy();
+  workDir = mkdtempSync(join(tmpdir(), 'render-cli-'));
+
+  const secretType = await client.createBlockType({ name: 'Secret', slug: 'secret' });
+  const secretSchema = await client.createBlockSchema({
+    blockTypeId: secretType.id,
+    fields: {
+      title: 'Secret',
+      type: 'object',
+      properties: { value: { title: 'Value', type: 'string', format: 'password' } },
+      required: ['value'],
+      secret_fields: ['value'],
+      block_schema_references: {},
+    },
+  });
+  await client.createBlockDocument({
+    name: 'registry',
+    data: { value: REGISTRY },
+    blockSchemaId: secretSchema.id,
+    blockTypeId: secretType.id,
+  });
+  await client.createVariable({ name: 'etl_tag', value: '2026.1' });
+  for (const name of ['current', 'v0.4'] as const) {
+    await client.createWorkPool({
+      name: POOLS[name],
+      type: 'ecs',
+      baseJobTemplate: template(name),
+    });
+  }
+});
+
+afterAll(async () => {
+  for (const sdkClient of sdkClients) sdkClient.destroy();
+  await aws?.close();
+  await prefect?.close();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a user's shell, without whatever Prefect or AWS settings this one has. */
+const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(PREFECT_|AWS_|ECS_|TEMPLATE_ENV)/.test(name)) env[name] = value;
+  }
+  return { ...env, ...extra };
+};
+
+/** Spawns the CLI: `node --import tsx cli/main.ts …`, or the bin shim. */
+const cli = (
+  args: readonly string[],
+  env: Record<string, string> = {},
+  via: 'main' | 'bin' = 'main'
+): Promise<CliResult> => {
+  const entry =
+    via === 'main' ? ['--import', 'tsx', 'cli/main.ts'] : ['bin/prefect-ecs-serverless.mjs'];
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...entry, ...args],
+      { cwd: ROOT, env: cleanEnv(env), timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      }
+    );
+  });
+};
+
+/** The launcher's settings, as the environment `render` reads them. */
+const launcherEnv = (): Record<string, string> => ({
+  PREFECT_API_URL: prefect.apiUrl,
+  AWS_REGION: aws.region,
+  ECS_EXECUTION_ROLE_ARN: EXECUTION_ROLE,
+  PREFECT_API_KEY_SECRET_ARN: secretArn,
+});
+
+const writeInput = (content: unknown): string => {
+  const file = join(workDir, `${randomUUID()}.json`);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+};
+
+const getJson = async (path: string): Promise<Record<string, unknown>> => {
+  const response = await fetch(`${prefect.apiUrl}${path}`, { headers: auth });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+};
+
+/** A claimed run of a new deployment in `pool`, and its objects exactly as the API returns them. */
+const claimedRun = async (pool: string, jobVariables: Record<string, unknown>) => {
+  const flow = await client.createFlow({ name: `flow-${randomUUID()}` });
+  const deployment = await client.createDeployment({
+    name: `etl-${randomUUID()}`,
+    flowId: flow.id,
+    workPoolName: pool,
+    jobVariables: { cluster: CLUSTER, ...jobVariables },
+  });
+  const run = await client.createFlowRunFromDeployment(deployment.id, {});
+  const transitionId = randomUUID();
+  const claim = await proposeState(
+    prefect.apiUrl,
+    run.id,
+    { type: 'PENDING', name: 'Pending', state_details: { transition_id: transitionId } },
+    false,
+    { headers: auth }
+  );
+  expect(claim.status).toBe('ACCEPT');
+  const input = {
+    work_pool: await getJson(`/work_pools/${pool}`),
+    deployment: await getJson(`/deployments/${deployment.id}`),
+    flow: await getJson(`/flows/${flow.id}`),
+    flow_run: await getJson(`/flow_runs/${run.id}`),
+  };
+  return { runId: run.id, transitionId, pool, input };
+};
+
+/** Launches the run through the launcher's handler and returns the ECS requests it made. */
+const launch = async (claimed: Awaited<ReturnType<typeof claimedRun>>) => {
+  const endpoint = { region: aws.region, endpoint: aws.url, credentials };
+  const ecs = new ECSClient(endpoint);
+  const ec2 = new EC2Client(endpoint);
+  const secretsManager = new SecretsManagerClient(endpoint);
+  const sqs = new SQSClient({ region: aws.region, endpoint: 'http://127.0.0.1:9', credentials });
+  sdkClients.push(ecs, ec2, secretsManager, sqs);
+  const config = loadConfig({
+    ...launcherEnv(),
+    PREFECT_WORK_POOLS: claimed.pool,
+    LAUNCH_QUEUE_URL: 'http://127.0.0.1:9/123456789012/launch',
+  });
+  const handler = createLauncherHandler(
+    await createLauncherDeps(config, {
+      logger: quietLogger,
+      clients: { ecs, ec2, secretsManager, sqs },
+    })
+  );
+  const body = JSON.stringify(
+    buildLaunchMessage({
+      flowRunId: claimed.runId,
+      workPool: claimed.pool,
+      transitionId: claimed.transitionId,
+      scheduledTime: new Date(),
+    })
+  );
+  const event = {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: 'receipt',
+        body,
+        attributes: { ApproximateReceiveCount: '1' },
+        messageAttributes: {},
+        eventSource: 'aws:sqs',
+      },
+    ],
+  } as unknown as SQSEvent;
+  const response = await handler(event);
+  expect(response.batchItemFailures).toEqual([]);
+  const runTask = aws
+    .callsTo('RunTask')
+    .find(
+      (call) => (call.input as { startedBy?: string }).startedBy === `prefect/${claimed.runId}`
+    );
+  const arn = (runTask?.input as { taskDefinition?: string } | undefined)?.taskDefinition;
+  const registration = aws
+    .callsTo('RegisterTaskDefinition')
+    .find(
+      (call) =>
+        (call.output as { taskDefinition?: { taskDefinitionArn?: string } } | undefined)
+          ?.taskDefinition?.taskDefinitionArn === arn
+    );
+  return {
+    runTask: runTask?.input as Record<string, unknown>,
+    registerTaskDefinition: registration?.input as Record<string, unknown>,
+  };
+};
+
+interface Rendered {
+  registerTaskDefinition: Record<string, unknown> | null;
+  runTask: Record<string, unknown>;
+  warnings: string[];
+  notes: string[];
+}
+
+const renderOk = async (args: readonly string[], env: Record<string, string> = {}) => {
+  const result = await cli(['render', ...args], env);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return { rendered: JSON.parse(result.stdout) as Rendered, stdout: result.stdout };
+};
+
+type Container = { name?: string; environment?: { name: string; value: string }[] };
+const overrideOf = (runTask: Record<string, unknown>): Container =>
+  ((runTask.overrides as { containerOverrides?: Container[] }).containerOverrides ?? [])[0] ?? {};
+
+describe('render --input', () => {
+  it.each(['current', 'v0.4'] as const)(
+    'prints what the launcher sends for a run of the %s default template',
+    async (name) => {
+      // Prepare
+      const claimed = await claimedRun(POOLS[name], {
+        image: '{{ prefect.blocks.secret.registry }}/etl:{{ prefect.variables.etl_tag }}',
+        // the v0.4 template's `env` schema takes strings only
+        env: name === 'current' ? { EXTRA: 'yes', UNSET_ME: null } : { EXTRA: 'yes' },
+        labels: { team: 'Data & ML' },
+      });
+      const file = writeInput({
+        ...claimed.input,
+        variables: { etl_tag: '2026.1' },
+        blocks: { 'secret/registry': { value: REGISTRY } },
+      });
+      // Act
+      const { rendered, stdout } = await renderOk(['--input', file], {
+        ...launcherEnv(),
+        PREFECT_API_KEY: API_KEY,
+      });
+      const sent = await launch(claimed);
+      // Assess: the task definition exactly as registered
+      expect(rendered.registerTaskDefinition).toEqual(sent.registerTaskDefinition);
+      expect(rendered.registerTaskDefinition).toMatchObject({
+        family: `prefect_${POOLS[name]}_${claimed.input.deployment.id}`,
+        cpu: '1024',
+        memory: '2048',
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        executionRoleArn: EXECUTION_ROLE,
+        containerDefinitions: [
+          {
+            name: 'prefect',
+            image: `${REGISTRY}/etl:2026.1`,
+            secrets: [{ name: 'PREFECT_API_KEY', valueFrom: secretArn }],
+          },
+        ],
+      });
+      // RunTask as sent, but for the two values only AWS knows
+      const { taskDefinition, networkConfiguration, ...runTask } = rendered.runTask;
+      const {
+        taskDefinition: sentArn,
+        networkConfiguration: sentNetwork,
+        ...sentRunTask
+      } = sent.runTask;
+      expect(runTask).toEqual(sentRunTask);
+      expect(String(sentArn)).toMatch(/^arn:aws:ecs:.*:task-definition\/prefect_ecs-/);
+      expect(taskDefinition).toBe(
+        `<registered at launch (or reused): family prefect_${POOLS[name]}_${claimed.input.deployment.id}>`
+      );
+      expect(sentNetwork).toMatchObject({ awsvpcConfiguration: { assignPublicIp: 'ENABLED' } });
+      expect(networkConfiguration).toEqual({
+        awsvpcConfiguration: {
+          subnets: [
+            expect.stringMatching(
+              /^<discovered at launch: the subnets of the region's default VPC/
+            ),
+          ],
+          assignPublicIp: 'ENABLED',
+          securityGroups: [],
+        },
+      });
+      expect(rendered.notes).toContainEqual(
+        expect.stringMatching(/^networkConfiguration: discovered at launch/)
+      );
+      // the key fields, spelled out
+      expect(runTask).toMatchObject({
+        cluster: CLUSTER,
+        launchType: 'FARGATE',
+        clientToken: claimed.runId,
+        startedBy: `prefect/${claimed.runId}`,
+      });
+      expect(runTask.tags).toEqual(
+        expect.arrayContaining([
+          { key: 'prefect.io/flow-run-id', value: claimed.runId },
+          { key: 'team', value: 'Data-ML' },
+        ])
+      );
+      const environment = overrideOf(rendered.runTask).environment ?? [];
+      expect(environment).toContainEqual({ name: 'PREFECT__FLOW_RUN_ID', value: claimed.runId });
+      expect(environment).toContainEqual({ name: 'PREFECT_API_URL', value: prefect.apiUrl });
+      expect(environment.map((variable) => variable.name)).not.toContain('PREFECT_API_KEY');
+      expect(environment.map((variable) => variable.name)).not.toContain('UNSET_ME');
+      expect(stdout).not.toContain(API_KEY);
+    }
+  );
+
+  it('registers nothing for a run with task_definition_arn, and runs that ARN', async () => {
+    // Prepare
+    const arn = 'arn:aws:ecs:us-east-1:123456789012:task-definition/etl:7';
+    const claimed = await claimedRun('ecs-current', { task_definition_arn: arn });
+    const file = writeInput(claimed.input);
+    // Act
+    const { rendered } = await renderOk(['--input', file], launcherEnv());
+    // Assess
+    expect(rendered.registerTaskDefinition).toBeNull();
+    expect(rendered.runTask.taskDefinition).toBe(arn);
+    expect(rendered.runTask.clientToken).toBe(claimed.runId);
+    expect(rendered.notes).toContainEqual(
+      expect.stringContaining(`task_definition_arn is given (${arn})`)
+    );
+  });
+
+  it('uses a given network configuration as it is, noting the VPC check it skipped', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {
+      vpc_id: 'vpc-0abc',
+      network_configuration: { subnets: ['subnet-2', 'subnet-1'], securityGroups: ['sg-1'] },
+    });
+    const file = writeInput(claimed.input);
+    // Act
+    const { rendered } = await renderOk(['--input', file], launcherEnv());
+    // Assess
+    expect(rendered.runTask.networkConfiguration).toEqual({
+      awsvpcConfiguration: { subnets: ['subnet-2', 'subnet-1'], securityGroups: ['sg-1'] },
+    });
+    expect(rendered.notes).toContainEqual(expect.stringContaining('checked against VPC vpc-0abc'));
+  });
+
+  it('shows placeholders, never a credential, for settings the environment does not give', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {
+      env: { PREFECT_API_KEY: 'pnu_pasted-into-job-variables' },
+    });
+    const file = writeInput(claimed.input);
+    // Act
+    const { rendered, stdout } = await renderOk(['--input', file], { PREFECT_API_KEY: API_KEY });
+    // Assess
+    const [container] = (rendered.registerTaskDefinition?.containerDefinitions ?? []) as {
+      secrets?: unknown;
+    }[];
+    expect(container?.secrets).toEqual([
+      { name: 'PREFECT_API_KEY', valueFrom: '<PREFECT_API_KEY_SECRET_ARN>' },
+    ]);
+    expect(rendered.notes).toContainEqual(
+      expect.stringMatching(/^<PREFECT_API_KEY_SECRET_ARN>: .*set PREFECT_API_KEY_SECRET_ARN/)
+    );
+    expect(stdout).not.toContain(API_KEY);
+    expect(stdout).not.toContain('pnu_pasted-into-job-variables');
+    expect(rendered.warnings).toContainEqual(
+      expect.stringContaining('PREFECT_API_KEY was left out of the container environment')
+    );
+  });
+
+  it('exits 1 naming the placeholder, the job variable and the template path for a missing block', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {
+      image: '{{ prefect.blocks.secret.deleted }}/etl:1',
+    });
+    const file = writeInput(claimed.input);
+    // Act
+    const result = await cli(['render', '--input', file], launcherEnv());
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('{{ prefect.blocks.secret.deleted }}');
+    expect(result.stderr).toContain(
+      'template path: job_configuration.task_definition.containerDefinitions[0].image'
+    );
+    expect(result.stderr).toContain('job variable: image');
+    expect(result.stderr).toContain('"blocks"');
+  });
+
+  it('exits 2 with what is wrong for a file that is not JSON (through the bin shim)', async () => {
+    // Prepare
+    const file = writeInput('{"work_pool": ');
+    // Act
+    const result = await cli(['render', '--input', file], {}, 'bin');
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file} is not JSON`);
+    expect(result.stderr).toContain('"work_pool": …, "deployment": … | null');
+  });
+
+  it('exits 2 listing the missing and invalid objects of the input', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {});
+    const { deployment: _deployment, ...withoutDeployment } = claimed.input;
+    const file = writeInput({
+      ...withoutDeployment,
+      flow_run: { ...claimed.input.flow_run, id: 'not-a-uuid' },
+      varaibles: {},
+    });
+    // Act
+    const result = await cli(['render', '--input', file]);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('deployment: required');
+    expect(result.stderr).toContain('flow_run.id:');
+    expect(result.stderr).toContain('"varaibles"');
+  });
+
+  it('exits 2 for bad usage', async () => {
+    // Act
+    const results = await Promise.all([cli(['render']), cli(['render', '--nope']), cli(['nope'])]);
+    // Assess
+    expect(results.map((result) => result.code)).toEqual([2, 2, 2]);
+    expect(results[0]?.stderr).toContain('give either --input <file> or --flow-run <flow-run-id>');
+    expect(results[2]?.stderr).toContain("unknown command 'nope'");
+  });
+});
+
+describe('render --flow-run', () => {
+  it('reads the run, its objects, blocks and variables from Prefect and renders as --input does', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {
+      image: '{{ prefect.blocks.secret.registry }}/etl:{{ prefect.variables.etl_tag }}',
+    });
+    const file = writeInput({
+      ...claimed.input,
+      variables: { etl_tag: '2026.1' },
+      blocks: { 'secret/registry': { value: REGISTRY } },
+    });
+    const env = { ...launcherEnv(), PREFECT_API_KEY: API_KEY };
+    // Act
+    const fromPrefect = await renderOk(['--flow-run', claimed.runId], env);
+    const fromFile = await renderOk(['--input', file], env);
+    // Assess
+    expect(fromPrefect.rendered).toEqual(fromFile.rendered);
+    expect(fromPrefect.rendered.registerTaskDefinition).toMatchObject({
+      containerDefinitions: [{ image: `${REGISTRY}/etl:2026.1` }],
+    });
+    expect(fromPrefect.stdout).not.toContain(API_KEY);
+  });
+
+  it('exits 1 when the flow run does not exist', async () => {
+    // Prepare
+    const missing = randomUUID();
+    // Act
+    const result = await cli(['render', '--flow-run', missing], {
+      PREFECT_API_URL: prefect.apiUrl,
+      PREFECT_API_KEY: API_KEY,
+    });
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`flow run ${missing} was not found at ${prefect.apiUrl}`);
+  });
+
+  it('exits 2 without PREFECT_API_URL', async () => {
+    // Act
+    const result = await cli(['render', '--flow-run', randomUUID()]);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('set PREFECT_API_URL');
+  });
+});
