@@ -17,6 +17,17 @@ import { type PollTotals, summarizePoll } from '../../shared/poll/poll-result.ts
 import { parsePollerEvent } from '../../shared/poll/poller-event.ts';
 import { type PollerDeps, type PollerOutcome, runPoller } from '../../shared/poll/run-poller.ts';
 
+/**
+ * A poll runs every 20 s: fail fast rather than let one call's retries outlast the interval (the
+ * next poll tries again; nothing is lost).
+ */
+export const POLLER_PREFECT_TIMEOUTS = {
+  timeoutMs: 10_000,
+  maxRetries: 3,
+  maxDelayMs: 4_000,
+  deadlineMs: 15_000,
+} as const;
+
 /** What a scheduled or direct invocation answers. */
 export interface PollerResponse extends PollTotals {
   ticks_enqueued: number;

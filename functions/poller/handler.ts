@@ -15,18 +15,7 @@ import { createPrefectClient } from '../../shared/prefect/client.ts';
 import { createSqsQueueSender } from '../../shared/queue/sqs-queue-sender.ts';
 import { resolvePrefectCredentials } from '../../shared/secrets/prefect-credentials.ts';
 import { createSecretsManagerReader } from '../../shared/secrets/secrets-manager-reader.ts';
-import { createPollerHandler } from './create-handler.ts';
-
-/**
- * A poll runs every 20 s: fail fast rather than let one call's retries outlast the interval (the
- * next poll tries again; nothing is lost).
- */
-export const POLLER_PREFECT_TIMEOUTS = {
-  timeoutMs: 10_000,
-  maxRetries: 3,
-  maxDelayMs: 4_000,
-  deadlineMs: 15_000,
-} as const;
+import { createPollerHandler, POLLER_PREFECT_TIMEOUTS } from './create-handler.ts';
 
 const config = loadPollerConfig(process.env);
 const logger = createLogger('poller');

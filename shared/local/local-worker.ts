@@ -25,7 +25,11 @@ import { DescribeTasksCommand, ECSClient, type ECSClientConfig } from '@aws-sdk/
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createLauncherHandler } from '../../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
-import { createPollerHandler, type PollerResponse } from '../../functions/poller/create-handler.ts';
+import {
+  createPollerHandler,
+  POLLER_PREFECT_TIMEOUTS,
+  type PollerResponse,
+} from '../../functions/poller/create-handler.ts';
 import { createReporterHandler } from '../../functions/reporter/handler.ts';
 import { createReporterDeps } from '../../functions/reporter/reporter-deps.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
@@ -47,17 +51,6 @@ import type { FollowedTaskEvent } from './task-event.ts';
 import { TaskFollower } from './task-follower.ts';
 import type { ComponentLogger } from './text-logger.ts';
 import { type TrackedLaunch, trackLaunches } from './track-launches.ts';
-
-/**
- * The poller's Prefect limits (as `functions/poller/handler.ts`' `POLLER_PREFECT_TIMEOUTS`, which
- * cannot be imported without loading the Lambda's configuration): fail fast, the next poll retries.
- */
-export const LOCAL_POLLER_PREFECT_LIMITS = {
-  timeoutMs: 10_000,
-  maxRetries: 3,
-  maxDelayMs: 4_000,
-  deadlineMs: 15_000,
-} as const;
 
 /** SDK attempts per AWS call, as the Lambdas. */
 const AWS_MAX_ATTEMPTS = 4;
@@ -298,7 +291,7 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
     createSecretsManagerReader(secretsSdk)
   );
   const pollerPrefect: PrefectClient = createPrefectClient(
-    { apiUrl: settings.prefectApiUrl, ...credentials, ...LOCAL_POLLER_PREFECT_LIMITS },
+    { apiUrl: settings.prefectApiUrl, ...credentials, ...POLLER_PREFECT_TIMEOUTS },
     options.prefectDeps
   );
   const pollerDeps: PollerDeps = {
@@ -341,7 +334,7 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
   // Adopting must not hold a stop up: its client gives up at once when the worker stops.
   const adoptAbort = new AbortController();
   const adoptPrefect = createPrefectClient(
-    { apiUrl: settings.prefectApiUrl, ...credentials, ...LOCAL_POLLER_PREFECT_LIMITS },
+    { apiUrl: settings.prefectApiUrl, ...credentials, ...POLLER_PREFECT_TIMEOUTS },
     abortable(adoptAbort.signal, options.prefectDeps)
   );
 
