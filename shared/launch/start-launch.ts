@@ -2,6 +2,7 @@
  * Step 4–5 of a launch: the task definition (given, remembered, reused or registered), the network,
  * the RunTask request, and the task itself (`startTaskOnce`).
  */
+
 import {
   needsNetworkConfiguration,
   resolveNetworkConfiguration,
@@ -19,6 +20,7 @@ import { EcsApiError } from '../errors/ecs-api-error.ts';
 import { LaunchError } from '../errors/launch-error.ts';
 import { PermanentLaunchError } from '../errors/permanent-launch-error.ts';
 import type { EcsJobConfiguration } from '../jobs/ecs-job-configuration.ts';
+import { ignoredTaskDefinitionWarning } from './ignored-task-definition-warning.ts';
 import type { LaunchDeps, LaunchSettings } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
 import type { PreparedLaunch } from './prepare-launch.ts';
@@ -104,6 +106,8 @@ export const startLaunch = async (
     validateTaskDefinitionForLaunch(taskDefinition, configuration);
     const warning = missingCredentialWarning(givenArn, taskDefinition, configuration, settings);
     if (warning) warnings.push(warning);
+    const ignored = ignoredTaskDefinitionWarning(givenArn, configuration.task_definition);
+    if (ignored) warnings.push(ignored);
   } else {
     built = buildTaskDefinition(configuration, context, {
       region: settings.region,
