@@ -13,6 +13,7 @@ import {
   type TaskLiveness,
   taskOf,
 } from './cancel-decision.ts';
+import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
@@ -121,19 +122,8 @@ export const sweepCancellations = async (
   result: PoolPollResult
 ): Promise<void> => {
   const { options, logger } = deps;
-  let runs: FlowRun[];
-  try {
-    runs = await deps.prefect.filterAllFlowRuns({
-      stateTypes: ['CANCELLING'],
-      workPoolNames: [poolName],
-      ...(options.workQueues.length > 0 ? { workQueueNames: options.workQueues } : {}),
-    });
-  } catch (error) {
-    const message = `Could not list cancelling flow runs: ${describeError(error)}`;
-    result.errors.push({ stage: 'cancel', message });
-    logger.error(message, { pool: poolName });
-    return;
-  }
+  const runs = await listPoolRuns(poolName, 'CANCELLING', 'cancel', deps, result);
+  if (!runs) return;
   if (runs.length === 0) return;
   const liveness = await describeLiveness(runs, poolName, deps, result);
   await mapWithConcurrency(runs, options.claimConcurrency, async (run) => {

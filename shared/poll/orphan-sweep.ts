@@ -11,6 +11,7 @@
 import { CrashCause, recordRunCrashed } from '../observability.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { type Claim, enqueueLaunches } from './enqueue-launches.ts';
+import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { classifyOrphan } from './orphan-decision.ts';
 import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
@@ -51,19 +52,8 @@ export const sweepOrphans = async (
   result: PoolPollResult
 ): Promise<void> => {
   const { options, logger } = deps;
-  let runs: FlowRun[];
-  try {
-    runs = await deps.prefect.filterAllFlowRuns({
-      stateTypes: ['PENDING'],
-      workPoolNames: [poolName],
-      ...(options.workQueues.length > 0 ? { workQueueNames: options.workQueues } : {}),
-    });
-  } catch (error) {
-    const message = `Could not list pending flow runs: ${describeError(error)}`;
-    result.errors.push({ stage: 'orphan', message });
-    logger.error(message, { pool: poolName });
-    return;
-  }
+  const runs = await listPoolRuns(poolName, 'PENDING', 'orphan', deps, result);
+  if (!runs) return;
   const now = deps.now();
   const context = {
     workerName: options.workerName,
