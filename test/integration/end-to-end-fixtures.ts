@@ -1,0 +1,727 @@
+/**
+ * The deployed design in one test process: the four AWS-side pieces the Lambdas never see replaced
+ * by small, faithful stand-ins of their behaviour, and the Lambdas' own handlers in between.
+ *
+ * | deployed                                      | here                                                        |
+ * |-----------------------------------------------|-------------------------------------------------------------|
+ * | EventBridge schedule → poller                 | the test invokes the poller with a "Scheduled Event"        |
+ * | tick queue → poller (event source mapping)    | {@link consumeQueue} on the SQS stand-in's tick queue, batch 1 |
+ * | launch queue → launcher (event source mapping) | {@link consumeQueue} on the launch queue, batch 5, long poll, partial batch failures |
+ * | EventBridge rule (infra/events.yml) → reporter | {@link connectEventBridge}: the ECS stand-in's events, filtered by the rule's pattern |
+ * | `prefect flow-run execute` in the container   | {@link playEngine}: RUNNING, then COMPLETED (or the container dies) |
+ *
+ * Every Lambda gets its own SDK clients (as separate containers would), aimed at the stand-ins, and
+ * its Prefect credential from the Secrets Manager stand-in (`PREFECT_API_KEY_SECRET_ARN`).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateClusterCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createLauncherHandler, type LauncherHandler } from '../../functions/launcher/handler.ts';
+import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
+import {
+  createPollerHandler,
+  POLLER_PREFECT_TIMEOUTS,
+} from '../../functions/poller/create-handler.ts';
+import { createReporterHandler, type ReporterHandler } from '../../functions/reporter/handler.ts';
+import { createReporterDeps } from '../../functions/reporter/reporter-deps.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { flowRunIdFromStartedBy } from '../../shared/ecs/started-by.ts';
+import { loadPollerConfig, pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
+import type { PollerDeps } from '../../shared/poll/run-poller.ts';
+import { createPrefectClient } from '../../shared/prefect/client.ts';
+import { createSqsQueueSender } from '../../shared/queue/sqs-queue-sender.ts';
+import { loadReporterConfig } from '../../shared/report/reporter-config.ts';
+import { resolvePrefectCredentials } from '../../shared/secrets/prefect-credentials.ts';
+import { createSecretsManagerReader } from '../../shared/secrets/secrets-manager-reader.ts';
+import { defaultSubnetIds, fargateTaskDefinition } from '../standins/ecs/fixtures.ts';
+import { startAwsStandin } from '../standins/ecs/server.ts';
+import type {
+  AwsStandin,
+  EcsTaskSnapshot,
+  EcsTaskStateChangeEvent,
+} from '../standins/ecs/types.ts';
+import { type ActorOptions, engine, seed } from '../standins/prefect/actors.ts';
+import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import { type SqsQueue, type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
+
+export const POOL = 'ecs-e2e';
+export const CLUSTER = 'prefect-e2e';
+export const API_KEY = 'pnu_end-to-end-secret-key';
+export const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-execution';
+export const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
+export const PULL_REASON =
+  'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref docker.io/prefecthq/prefect:nope: not found';
+export const FINAL_STATES: ReadonlySet<string> = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CRASHED',
+  'CANCELLED',
+]);
+
+const REGION = 'us-east-1';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `predicate` until it holds; throws `what` after `timeoutMs`. */
+export const waitFor = async (
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(50);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// The EventBridge rule, as deployed
+
+type EventPattern = { [key: string]: EventPattern | (string | { prefix: string })[] };
+
+/**
+ * The TaskStateChangeRule's `EventPattern` as `osls package` would write it: `source` and
+ * `detail-type` from infra/events.yml, `detail` from infra/parameters.cjs evaluated with the
+ * default stack parameters of serverless.yml.
+ */
+export const taskStateRulePattern = async (): Promise<EventPattern> => {
+  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+  const rule =
+    /TaskStateChangeRule:[\s\S]*?EventPattern:\n\s+source:\n\s+- (.+)\n\s+detail-type:\n\s+- (.+)\n\s+detail: \$\{file\(infra\/parameters\.cjs\):(\w+)\}/.exec(
+      read('infra/events.yml')
+    );
+  if (!rule?.[1] || !rule[2] || !rule[3]) {
+    throw new Error('infra/events.yml: TaskStateChangeRule.EventPattern has an unexpected shape');
+  }
+  const defaults = /^params:\n {2}default:\n((?: {4}.*\n)+)/m.exec(read('serverless.yml'))?.[1];
+  const params = new Map(
+    [...(defaults ?? '').matchAll(/^ {4}(\w+): (?:"([^"]*)"|([^\s#]+))/gm)].map((match) => [
+      match[1] ?? '',
+      match[2] ?? match[3] ?? '',
+    ])
+  );
+  const resolveParameters = createRequire(import.meta.url)(
+    '../../infra/parameters.cjs'
+  ) as (context: {
+    resolveVariable: (expression: string) => Promise<unknown>;
+  }) => Promise<Record<string, unknown>>;
+  const resolved = await resolveParameters({
+    resolveVariable: async (expression) => {
+      if (expression === 'self:service') return 'prefect-ecs-serverless';
+      if (expression === 'sls:stage') return 'e2e';
+      return params.get(/^param:(\w+)/.exec(expression)?.[1] ?? '') ?? '';
+    },
+  });
+  return {
+    source: [rule[1].trim()],
+    'detail-type': [rule[2].trim()],
+    detail: resolved[rule[3]] as EventPattern,
+  };
+};
+
+/** EventBridge matching for the operators our rule uses: exact values and `prefix`. */
+export const matchesEventPattern = (pattern: EventPattern, event: unknown): boolean =>
+  Object.entries(pattern).every(([key, expected]) => {
+    const actual =
+      typeof event === 'object' && event !== null
+        ? (event as Record<string, unknown>)[key]
+        : undefined;
+    if (!Array.isArray(expected)) return matchesEventPattern(expected, actual);
+    return expected.some((candidate) => {
+      if (typeof candidate === 'string') return actual === candidate;
+      if (Object.keys(candidate).join() !== 'prefix') {
+        throw new Error(`Unsupported EventBridge operator ${JSON.stringify(candidate)}`);
+      }
+      return typeof actual === 'string' && actual.startsWith(candidate.prefix);
+    });
+  });
+
+// ---------------------------------------------------------------------------------------------
+// The world
+
+export interface LogLine {
+  lambda: 'poller' | 'launcher' | 'reporter';
+  level: string;
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+const memoryLogger = (lambda: LogLine['lambda'], lines: LogLine[]) => {
+  const at =
+    (level: string) =>
+    (message: string, ...attributes: Record<string, unknown>[]) => {
+      lines.push({ lambda, level, message, attributes: Object.assign({}, ...attributes) });
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+};
+
+export interface WorldOptions {
+  /** The launch queue's visibility timeout; also caps the retry delays the launcher asks for. */
+  launchVisibilityTimeout: number;
+}
+
+export interface EndToEndWorld {
+  prefect: PrefectStandin;
+  aws: AwsStandin;
+  sqs: SqsStandin;
+  /** An SQS client of the test (the event source mappings' and the inspector's). */
+  sqsClient: SQSClient;
+  launchQueue: SqsQueue;
+  tickQueue: SqsQueue;
+  secretArn: string;
+  /** Headers for the actors (the stand-in requires the API key, as Prefect Cloud does). */
+  auth: ActorOptions;
+  deploymentId: string;
+  env: Record<string, string>;
+  poller: (event: unknown) => Promise<unknown>;
+  launcher: LauncherHandler;
+  reporter: ReporterHandler;
+  /** Every line the three Lambdas logged. */
+  lines: LogLine[];
+  /** The redelivery delays (s) the launcher asked SQS for, before the test caps them. */
+  visibilityRequests: number[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the stand-ins (Prefect with an API key, AWS, SQS with the launch queue + DLQ and the tick
+ * queue), seeds the pool (default ECS template), a cluster and one deployment logging to
+ * CloudWatch, and builds the three handlers from the environment as the Lambdas do.
+ */
+export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEndWorld> => {
+  const prefect = await startPrefectStandin({ apiKey: API_KEY });
+  const aws = await startAwsStandin({ region: REGION });
+  const sqs = await startSqsStandin({
+    region: REGION,
+    queues: [
+      { name: 'launch', visibilityTimeout: options.launchVisibilityTimeout, maxReceiveCount: 5 },
+      { name: 'tick', visibilityTimeout: 60 },
+    ],
+  });
+  const launchQueue = sqs.queues.launch as SqsQueue;
+  const tickQueue = sqs.queues.tick as SqsQueue;
+  const secretArn = aws.secrets.putSecret('prefect-ecs-serverless/prefect-api-key', API_KEY);
+  const auth: ActorOptions = { headers: { authorization: `Bearer ${API_KEY}` } };
+
+  const awsEndpoint = { region: REGION, endpoint: aws.url, credentials };
+  const sqsEndpoint = { region: REGION, endpoint: sqs.url, credentials };
+  const clients: { destroy(): void }[] = [];
+  const client = <T extends { destroy(): void }>(made: T): T => {
+    clients.push(made);
+    return made;
+  };
+  const sqsClient = client(new SQSClient(sqsEndpoint));
+
+  const admin = client(new ECSClient(awsEndpoint));
+  await admin.send(
+    new CreateClusterCommand({
+      clusterName: CLUSTER,
+      capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+    })
+  );
+  await seed.workPool(prefect.apiUrl, { name: POOL }, auth);
+  const deployment = await seed.deployment(
+    prefect.apiUrl,
+    {
+      name: 'etl',
+      workPoolName: POOL,
+      jobVariables: {
+        cluster: CLUSTER,
+        image: 'acct.dkr.ecr.us-east-1.amazonaws.com/etl:1',
+        configure_cloudwatch_logs: true,
+        // As prefect-aws, the job configuration wants the role next to configure_cloudwatch_logs.
+        execution_role_arn: EXECUTION_ROLE,
+      },
+    },
+    auth
+  );
+
+  // What serverless.yml sets (shared and per function), with short cadences for the test.
+  const env: Record<string, string> = {
+    AWS_REGION: REGION,
+    PREFECT_API_URL: prefect.apiUrl,
+    PREFECT_API_KEY_SECRET_ARN: secretArn,
+    PREFECT_WORK_POOLS: POOL,
+    PREFECT_WORKER_NAME: 'prefect-ecs-serverless-e2e',
+    LAUNCH_QUEUE_URL: launchQueue.url,
+    TICK_QUEUE_URL: tickQueue.url,
+    ECS_EXECUTION_ROLE_ARN: EXECUTION_ROLE,
+    POLL_INTERVAL_SECONDS: '5',
+    LAUNCH_LEAD_SECONDS: '1',
+  };
+  const lines: LogLine[] = [];
+  const noWait = { sleep: async () => {} };
+
+  // Poller (functions/poller/handler.ts, with clients aimed at the stand-ins)
+  const pollerConfig = loadPollerConfig(env);
+  const pollerCredentials = await resolvePrefectCredentials(
+    pollerConfig.prefectCredentials,
+    createSecretsManagerReader(client(new SecretsManagerClient(awsEndpoint)))
+  );
+  const pollerLogger = memoryLogger('poller', lines);
+  const pollerDeps: PollerDeps = {
+    prefect: createPrefectClient(
+      { apiUrl: pollerConfig.prefectApiUrl, ...pollerCredentials, ...POLLER_PREFECT_TIMEOUTS },
+      noWait
+    ),
+    queue: createSqsQueueSender(client(new SQSClient(sqsEndpoint))),
+    ecs: createEcsClient(client(new ECSClient({ ...awsEndpoint, maxAttempts: 4 })), {
+      region: REGION,
+    }),
+    options: pollOptionsFromConfig(pollerConfig),
+    logger: pollerLogger,
+    tickQueueUrl: pollerConfig.tickQueueUrl,
+  };
+  const poller = createPollerHandler(async () => pollerDeps, pollerLogger);
+
+  // Launcher
+  const launcherDeps = await createLauncherDeps(loadConfig(env), {
+    logger: memoryLogger('launcher', lines),
+    clients: {
+      ecs: client(new ECSClient({ ...awsEndpoint, maxAttempts: 4 })),
+      ec2: client(new EC2Client(awsEndpoint)),
+      sqs: client(new SQSClient(sqsEndpoint)),
+      secretsManager: client(new SecretsManagerClient(awsEndpoint)),
+    },
+    prefectDeps: noWait,
+  });
+  // Time compression: the launcher asks SQS for its real backoff (15 s and up); the record comes
+  // back after at most the test queue's visibility timeout instead.
+  const visibilityRequests: number[] = [];
+  const launcher = createLauncherHandler({
+    ...launcherDeps,
+    queue: {
+      changeVisibility: (receiptHandle, seconds) => {
+        visibilityRequests.push(seconds);
+        return launcherDeps.queue.changeVisibility(
+          receiptHandle,
+          Math.min(seconds, options.launchVisibilityTimeout)
+        );
+      },
+    },
+  });
+
+  // Reporter
+  const logs = client(new CloudWatchLogsClient(awsEndpoint));
+  const reporter = createReporterHandler(
+    await createReporterDeps(loadConfig(env, { role: 'reporter' }), loadReporterConfig(env), {
+      logger: memoryLogger('reporter', lines),
+      clients: {
+        ecs: client(new ECSClient({ ...awsEndpoint, maxAttempts: 4 })),
+        secretsManager: client(new SecretsManagerClient(awsEndpoint)),
+        logs: () => logs,
+      },
+      prefectDeps: noWait,
+    })
+  );
+
+  return {
+    prefect,
+    aws,
+    sqs,
+    sqsClient,
+    launchQueue,
+    tickQueue,
+    secretArn,
+    auth,
+    deploymentId: deployment.id,
+    env,
+    poller: (event) => poller(event),
+    launcher,
+    reporter,
+    lines,
+    visibilityRequests,
+    close: async () => {
+      for (const made of clients) made.destroy();
+      await sqs.close();
+      await aws.close();
+      await prefect.close();
+    },
+  };
+};
+
+/** An EventBridge "Scheduled Event", as the poll schedule delivers it. */
+export const scheduledEvent = () => ({
+  version: '0',
+  id: randomUUID(),
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: `${new Date().toISOString().slice(0, 19)}Z`,
+  region: REGION,
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/prefect-ecs-serverless-e2e-poll'],
+  detail: {},
+});
+
+/** Messages of a queue by state (non-destructive), with the timer each was sent with. */
+export const inspectQueue = (world: EndToEndWorld, name: string) => {
+  const inspected = world.sqs.fauxqs.inspectQueue(name);
+  if (!inspected) throw new Error(`No queue ${name}`);
+  const { ready, delayed, inflight } = inspected.messages;
+  return {
+    ready,
+    delayed,
+    inflight: inflight.map((entry) => entry.message),
+    depth: ready.length + delayed.length + inflight.length,
+    delaySeconds: (message: { sentTimestamp: number; delayUntil?: number }) =>
+      message.delayUntil === undefined
+        ? 0
+        : Math.round((message.delayUntil - message.sentTimestamp) / 1000),
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Lambda's SQS event source mapping
+
+/** The record Lambda builds from a received message. */
+export const toSqsRecord = (message: Message, queue: SqsQueue): SQSRecord => ({
+  messageId: message.MessageId ?? '',
+  receiptHandle: message.ReceiptHandle ?? '',
+  body: message.Body ?? '',
+  attributes: {
+    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+    SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
+    SenderId: message.Attributes?.SenderId ?? 'AIDAEXAMPLE',
+    ApproximateFirstReceiveTimestamp:
+      message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+  },
+  messageAttributes: {},
+  md5OfBody: message.MD5OfBody ?? '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: queue.arn,
+  awsRegion: REGION,
+});
+
+/** One invocation the mapping made. */
+export interface EsmInvocation {
+  records: SQSRecord[];
+  /** Message ids reported in `batchItemFailures` (every record when the invocation threw). */
+  failed: string[];
+  error?: unknown;
+}
+
+export interface QueueConsumer {
+  invocations: EsmInvocation[];
+  /** Invokes the handler with these messages as the mapping does, deleting what succeeded. */
+  invoke(messages: readonly Message[]): Promise<EsmInvocation>;
+  /** Starts long-polling the queue in the background. */
+  start(): void;
+  /** Stops polling (after the current long poll and invocation). */
+  stop(): Promise<void>;
+}
+
+/**
+ * An SQS event source mapping: long-polls `queue`, invokes `handler` with up to `batchSize`
+ * records, deletes the records that succeeded and leaves the `batchItemFailures` (or the whole
+ * batch, when the invocation throws) to come back after their visibility timeout.
+ */
+export const consumeQueue = (
+  world: EndToEndWorld,
+  queue: SqsQueue,
+  batchSize: number,
+  handler: (event: SQSEvent) => Promise<unknown>
+): QueueConsumer => {
+  const invocations: EsmInvocation[] = [];
+  let running: Promise<void> | undefined;
+  let stopping = false;
+
+  const invoke = async (messages: readonly Message[]): Promise<EsmInvocation> => {
+    const records = messages.map((message) => toSqsRecord(message, queue));
+    const invocation: EsmInvocation = { records, failed: [] };
+    invocations.push(invocation);
+    try {
+      const response = (await handler({ Records: records })) as {
+        batchItemFailures?: { itemIdentifier: string }[];
+      };
+      invocation.failed = (response.batchItemFailures ?? []).map((item) => item.itemIdentifier);
+    } catch (error) {
+      invocation.error = error;
+      invocation.failed = records.map((record) => record.messageId);
+    }
+    const done = records.filter((record) => !invocation.failed.includes(record.messageId));
+    if (done.length > 0) {
+      await world.sqsClient.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queue.url,
+          Entries: done.map((record, index) => ({
+            Id: `r${index}`,
+            ReceiptHandle: record.receiptHandle,
+          })),
+        })
+      );
+    }
+    return invocation;
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopping) {
+      const { Messages = [] } = await world.sqsClient.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.url,
+          MaxNumberOfMessages: batchSize,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['All'],
+        })
+      );
+      if (Messages.length > 0) await invoke(Messages);
+    }
+  };
+
+  return {
+    invocations,
+    invoke,
+    start() {
+      stopping = false;
+      running ??= loop();
+    },
+    async stop() {
+      stopping = true;
+      await running;
+      running = undefined;
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// EventBridge → reporter
+
+export interface EventBridgeLink {
+  delivered: EcsTaskStateChangeEvent[];
+  filtered: EcsTaskStateChangeEvent[];
+  errors: unknown[];
+  disconnect(): void;
+}
+
+/**
+ * Delivers every "ECS Task State Change" the ECS stand-in emits that matches `pattern` to the
+ * reporter (asynchronous invoke: a failure is retried twice, as Lambda does, then recorded).
+ */
+export const connectEventBridge = (
+  world: EndToEndWorld,
+  pattern: EventPattern
+): EventBridgeLink => {
+  const link: EventBridgeLink = { delivered: [], filtered: [], errors: [], disconnect: () => {} };
+  link.disconnect = world.aws.subscribe(async (event) => {
+    if (!matchesEventPattern(pattern, event)) {
+      link.filtered.push(event);
+      return;
+    }
+    link.delivered.push(event);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await world.reporter(event);
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          link.errors.push(error);
+          return;
+        }
+        await sleep(100);
+      }
+    }
+  });
+  return link;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The flow engine in the container (and the container's fate)
+
+/**
+ * What a run's container does: `complete` (the engine proposes RUNNING then COMPLETED and exits
+ * 0), `oom` (RUNNING, then the container is killed for memory), `pull` (the image cannot be
+ * pulled: lines land in its awslogs stream, then the task fails to start), `hold` (nothing).
+ */
+export type Behaviour = 'complete' | 'oom' | 'pull' | 'hold';
+
+export interface Engine {
+  errors: unknown[];
+  /** The log lines written to each pulled task's stream. */
+  logLines: Map<string, string[]>;
+  stop(): Promise<void>;
+}
+
+/** `prefect flow-run execute`: proposes RUNNING, waiting as long as Prefect says (WAIT). */
+const startFlowRun = async (world: EndToEndWorld, flowRunId: string): Promise<void> => {
+  for (;;) {
+    const answer = await engine.start(world.prefect.apiUrl, flowRunId, world.auth);
+    if (answer.status === 'ACCEPT') return;
+    if (answer.status !== 'WAIT') {
+      throw new Error(`RUNNING for ${flowRunId}: ${answer.status} ${answer.details.reason ?? ''}`);
+    }
+    await sleep(Math.max(100, (answer.details.delay_seconds ?? 0) * 1000));
+  }
+};
+
+/** Writes lines to the awslogs stream the task's definition names for its flow container. */
+const writeContainerLogs = (world: EndToEndWorld, task: EcsTaskSnapshot): string[] => {
+  const registration = world.aws
+    .callsTo('RegisterTaskDefinition')
+    .map(
+      (call) =>
+        (call.output as { taskDefinition?: Record<string, unknown> } | undefined)?.taskDefinition
+    )
+    .find((definition) => definition?.taskDefinitionArn === task.taskDefinitionArn) as
+    | {
+        containerDefinitions: {
+          name: string;
+          logConfiguration?: { options?: Record<string, string> };
+        }[];
+      }
+    | undefined;
+  const container = registration?.containerDefinitions[0];
+  const group = container?.logConfiguration?.options?.['awslogs-group'];
+  const prefix = container?.logConfiguration?.options?.['awslogs-stream-prefix'];
+  if (!container || !group || !prefix) throw new Error(`No awslogs for ${task.taskArn}`);
+  const taskId = task.taskArn.split('/').at(-1) ?? '';
+  const now = Date.now();
+  const messages = [
+    'Pulling image prefecthq/prefect:nope',
+    'Error response from daemon: manifest for prefecthq/prefect:nope not found',
+    'Giving up after 7 attempts',
+  ];
+  world.aws.logs.putLogEvents(
+    group,
+    `${prefix}/${container.name}/${taskId}`,
+    messages.map((message, index) => ({ timestamp: now - 30 + index, message }))
+  );
+  return messages;
+};
+
+/**
+ * Plays each run's container by watching the ECS stand-in's tasks (not its events, so the
+ * reporter's deliveries are never held up).
+ */
+export const playEngine = (
+  world: EndToEndWorld,
+  behaviours: ReadonlyMap<string, Behaviour>
+): Engine => {
+  const result: Engine = { errors: [], logLines: new Map(), stop: async () => {} };
+  const handled = new Set<string>();
+  const acting: Promise<void>[] = [];
+  let stopped = false;
+
+  const act = async (task: EcsTaskSnapshot, runId: string, behaviour: Behaviour) => {
+    switch (behaviour) {
+      case 'complete':
+        await startFlowRun(world, runId);
+        await engine.complete(world.prefect.apiUrl, runId, world.auth);
+        await world.aws.ecs.runToCompletion(task.taskArn, { exitCode: 0 });
+        return;
+      case 'oom':
+        await startFlowRun(world, runId);
+        await world.aws.ecs.runToCompletion(task.taskArn, {
+          exitCode: 137,
+          containerReason: OOM_REASON,
+        });
+        return;
+      case 'pull':
+        result.logLines.set(task.taskArn, writeContainerLogs(world, task));
+        // The task's plan fails it to start with the pull error.
+        await world.aws.ecs.advance(task.taskArn, 'STOPPED');
+        return;
+      default:
+        return;
+    }
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      for (const task of world.aws.ecs.tasks()) {
+        const runId = flowRunIdFromStartedBy(task.startedBy);
+        const behaviour = runId === undefined ? undefined : behaviours.get(runId);
+        if (!runId || !behaviour || handled.has(task.taskArn)) continue;
+        const ready =
+          behaviour === 'pull' ? task.lastStatus !== 'STOPPED' : task.lastStatus === 'RUNNING';
+        if (!ready) continue;
+        handled.add(task.taskArn);
+        acting.push(
+          act(task, runId, behaviour).catch((error: unknown) => {
+            result.errors.push(error);
+          })
+        );
+      }
+      await sleep(25);
+    }
+  };
+  const running = loop();
+  result.stop = async () => {
+    stopped = true;
+    await running;
+    await Promise.all(acting);
+  };
+  return result;
+};
+
+/** `startedBy` of the task {@link startForeignTask} starts. */
+export const FOREIGN_STARTED_BY = 'ecs-svc/nightly-report';
+
+/** Runs a task that is not a flow run's (an ECS service's) on the cluster, through to STOPPED. */
+export const startForeignTask = async (world: EndToEndWorld): Promise<string> => {
+  const ecs = new ECSClient({ region: REGION, endpoint: world.aws.url, credentials });
+  try {
+    const { taskDefinition } = await ecs.send(
+      new RegisterTaskDefinitionCommand(fargateTaskDefinition('nightly-report'))
+    );
+    world.aws.ecs.setPlan({ startedBy: FOREIGN_STARTED_BY }, { autoAdvance: { delayMs: 50 } });
+    const { tasks } = await ecs.send(
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: taskDefinition?.taskDefinitionArn,
+        startedBy: FOREIGN_STARTED_BY,
+        launchType: 'FARGATE',
+        networkConfiguration: {
+          awsvpcConfiguration: { subnets: (await defaultSubnetIds(world.aws)).slice(0, 1) },
+        },
+      })
+    );
+    return tasks?.[0]?.taskArn ?? '';
+  } finally {
+    ecs.destroy();
+  }
+};
+
+/** Every RunTask call, grouped by its clientToken, with the task ARNs they answered. */
+export const runTaskCallsByToken = (aws: AwsStandin) => {
+  const byToken = new Map<string, { startedBy: string; taskArns: string[]; errors: string[] }>();
+  for (const call of aws.callsTo('RunTask')) {
+    const input = call.input as { clientToken?: string; startedBy?: string };
+    const entry = byToken.get(input.clientToken ?? '') ?? {
+      startedBy: input.startedBy ?? '',
+      taskArns: [],
+      errors: [],
+    };
+    for (const task of (call.output as { tasks?: { taskArn: string }[] } | undefined)?.tasks ??
+      []) {
+      entry.taskArns.push(task.taskArn);
+    }
+    if (call.error) entry.errors.push(call.error.code);
+    byToken.set(input.clientToken ?? '', entry);
+  }
+  return byToken;
+};
+
+/** JSON of anything logged, with errors spelled out (so a secret inside one would show). */
+export const serialize = (value: unknown): string =>
+  JSON.stringify(value, (_key, item: unknown) =>
+    item instanceof Error ? `${item.name}: ${item.message} ${String(item.cause ?? '')}` : item
+  );
