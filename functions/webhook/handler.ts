@@ -72,8 +72,10 @@ export type WebhookHandler = (event: WebhookEvent, context: Context) => Promise<
 export const createWebhookHandler = (deps: WebhookDeps): WebhookHandler => {
   const logger = deps.logger ?? createLogger('webhook');
   const now = deps.now ?? (() => new Date());
+  // `logEvent: false`: never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says (its headers
+  // carry the webhook credential).
   return middy<WebhookEvent, WebhookResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(httpErrorHandler({ logger }))
     .use(httpRoute({ method: 'POST', path: TRIGGER_PATH }))
     .use(httpRawBody({ maxBytes: MAX_BODY_BYTES }))

@@ -107,7 +107,8 @@ const splitCommand = (command: string): string[] => {
   } catch (error) {
     if (!(error instanceof ShlexSplitError)) throw error;
     throw new EcsConfigurationError(
-      `command cannot be split into arguments (${error.message}): ${JSON.stringify(command)}. Balance its quotes, or escape the quote or trailing backslash with a backslash.`,
+      // The rendered command is not quoted: a block placeholder may have put a secret in it.
+      `command cannot be split into arguments (${error.message}). Balance its quotes, or escape the quote or trailing backslash with a backslash.`,
       { variable: 'command', cause: error }
     );
   }

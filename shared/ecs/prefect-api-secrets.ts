@@ -15,15 +15,29 @@ export interface DefaultPrefectSecrets {
 }
 
 /**
- * Whether `name` is `PREFECT_API_KEY` or `PREFECT_API_AUTH_STRING`.
+ * The credential variable `name` sets, in any case (Prefect reads its settings from the environment
+ * case-insensitively, so `prefect_api_key` is the API key too); undefined for any other name.
+ *
+ * @example
+ * ```ts
+ * credentialVariableOf('prefect_api_key'); // 'PREFECT_API_KEY'
+ * ```
+ */
+export const credentialVariableOf = (name: unknown): PrefectCredentialVariable | undefined =>
+  typeof name === 'string'
+    ? PREFECT_CREDENTIAL_VARIABLES.find((variable) => variable === name.toUpperCase())
+    : undefined;
+
+/**
+ * Whether `name` is `PREFECT_API_KEY` or `PREFECT_API_AUTH_STRING`, in any case.
  *
  * @example
  * ```ts
  * isPrefectCredentialVariable('PREFECT_API_KEY'); // true
  * ```
  */
-export const isPrefectCredentialVariable = (name: unknown): name is PrefectCredentialVariable =>
-  typeof name === 'string' && (PREFECT_CREDENTIAL_VARIABLES as readonly string[]).includes(name);
+export const isPrefectCredentialVariable = (name: unknown): boolean =>
+  credentialVariableOf(name) !== undefined;
 
 /** Which secret each credential variable comes from, and whether the job configuration chose it. */
 interface SecretSource {
@@ -63,8 +77,8 @@ const sources = (
  * `prefect_api_key_secret_arn` / `prefect_api_auth_string_secret_arn`, else from the launcher's
  * defaults. Secrets already on the container are kept; for the same name the job configuration's
  * ARN wins over the template's secret, which wins over the launcher's default. Both variables are
- * removed from the container's plain `environment`. Mutates `container`; returns the names whose
- * plain value was removed without a secret to replace it (the caller refuses those).
+ * removed, in any case, from the container's plain `environment`. Mutates `container`; returns the
+ * names whose plain value was removed without a secret to replace it (the caller refuses those).
  *
  * @example
  * ```ts
@@ -84,8 +98,8 @@ export const applyPrefectSecrets = (
   const environment = Array.isArray(container.environment) ? container.environment : [];
   const plain = environment
     .filter(isRecord)
-    .map((item) => item.name)
-    .filter(isPrefectCredentialVariable);
+    .map((item) => credentialVariableOf(item.name))
+    .filter((name) => name !== undefined);
   container.environment = environment.filter(
     (item) => !(isRecord(item) && isPrefectCredentialVariable(item.name))
   );

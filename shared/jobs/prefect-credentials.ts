@@ -7,8 +7,9 @@ import { isJsonObject, type JsonObject, setOwn } from './json-object.ts';
  */
 export const PREFECT_CREDENTIAL_VARIABLES = ['PREFECT_API_KEY', 'PREFECT_API_AUTH_STRING'] as const;
 
+/** In any case: Prefect reads its settings from the environment case-insensitively (pydantic-settings). */
 const isCredential = (name: string): boolean =>
-  (PREFECT_CREDENTIAL_VARIABLES as readonly string[]).includes(name);
+  (PREFECT_CREDENTIAL_VARIABLES as readonly string[]).includes(name.toUpperCase());
 
 /** An environment without credentials, and the credential names that were set (non-null). */
 export interface CredentialFreeEnvironment<V> {
@@ -17,7 +18,7 @@ export interface CredentialFreeEnvironment<V> {
 }
 
 /**
- * Drops `PREFECT_API_KEY` and `PREFECT_API_AUTH_STRING` from an environment object.
+ * Drops `PREFECT_API_KEY` and `PREFECT_API_AUTH_STRING`, in any case, from an environment object.
  *
  * @example
  * withoutCredentials({ PREFECT_API_URL: 'https://…', PREFECT_API_KEY: 'pnu_…' });

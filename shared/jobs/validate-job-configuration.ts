@@ -83,9 +83,16 @@ const TemplatedFieldsSchema = z.object({
 });
 const FIELDS = new Set(Object.keys(TemplatedFieldsSchema.shape));
 
-const describeValue = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+/**
+ * The kind of a rendered value, never the value itself: it may hold a secret a block placeholder
+ * resolved to, and the message reaches the Crashed state, the flow run's logs and CloudWatch.
+ */
+const describeKind = (value: unknown): string => {
+  if (value === undefined) return 'no value';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
 };
 
 const typeError = (populated: JsonObject, error: z.ZodError): JobConfigurationError => {
@@ -96,7 +103,7 @@ const typeError = (populated: JsonObject, error: z.ZodError): JobConfigurationEr
   for (const step of steps) value = isJsonObject(value) ? getOwn(value, String(step)) : undefined;
   const templatePath = formatTemplatePath(['job_configuration', ...steps]);
   return new JobConfigurationError(
-    `${templatePath} ${issue?.message ?? 'is invalid'}, got ${describeValue(value)}. Fix the job variable "${field}" (or the work pool's base job template where it sets "${field}").`,
+    `${templatePath} ${issue?.message ?? 'is invalid'}, got ${describeKind(value)}. Fix the job variable "${field}" (or the work pool's base job template where it sets "${field}").`,
     { variable: field, templatePath }
   );
 };

@@ -43,7 +43,7 @@ export interface PrefectClientFactoryDeps extends PrefectClientDeps {
  * Sends `X-PREFECT-API-VERSION: 0.8.4`, `Accept: application/json`, our own `User-Agent`, and
  * `Authorization` (`Basic` from `authString`, else `Bearer` from `apiKey`). Retries 408/429/502/503
  * and network failures with backoff (see `createHttpTransport`). Credentials never appear in
- * errors.
+ * errors, nor in the log messages it posts.
  *
  * @example
  * const prefect = createPrefectClient({ apiUrl: 'http://localhost:4200/api' });
@@ -54,7 +54,8 @@ export const createPrefectClient = (
   options: PrefectClientOptions,
   deps: PrefectClientFactoryDeps = {}
 ): PrefectClient => {
-  const http = createHttpTransport(resolveClientOptions(options), deps);
+  const resolved = resolveClientOptions(options);
+  const http = createHttpTransport(resolved, deps);
   return {
     ...createServerCalls(http),
     ...createWorkPoolCalls(http),
@@ -63,6 +64,6 @@ export const createPrefectClient = (
     ...createDeploymentFilterCalls(http),
     ...createVariableCalls(http),
     ...createBlockCalls(http),
-    ...createLogCalls(http),
+    ...createLogCalls(http, resolved.redact),
   };
 };

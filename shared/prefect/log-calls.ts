@@ -1,4 +1,5 @@
 import type { HttpTransport } from './http.ts';
+import type { Redactor } from './redact.ts';
 import { compact, type DateTimeInput, toIsoDateTime } from './wire.ts';
 
 /** One log line for a flow run (`LogCreate`). */
@@ -17,13 +18,17 @@ export interface LogInput {
 export interface LogCalls {
   /**
    * `POST /logs/` (201). Sends only `LogCreate` fields: never `worker_id`, which OSS servers
-   * reject with 422. An empty list makes no request.
+   * reject with 422. An empty list makes no request. The client's own credentials are replaced
+   * with `[REDACTED]` in every message (a forwarded container log line may print them).
    */
   createLogs(logs: readonly LogInput[]): Promise<void>;
 }
 
-/** Binds the log calls to a transport. */
-export const createLogCalls = (http: HttpTransport): LogCalls => ({
+/** Binds the log calls to a transport; `redact` scrubs the client's credentials from messages. */
+export const createLogCalls = (
+  http: HttpTransport,
+  redact: Redactor = (text) => text
+): LogCalls => ({
   async createLogs(logs) {
     if (logs.length === 0) return;
     await http.send({
@@ -34,7 +39,7 @@ export const createLogCalls = (http: HttpTransport): LogCalls => ({
         compact({
           name: log.name,
           level: log.level,
-          message: log.message,
+          message: redact(log.message),
           timestamp: toIsoDateTime(log.timestamp),
           flow_run_id: log.flowRunId,
           task_run_id: log.taskRunId,

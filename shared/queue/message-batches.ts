@@ -1,6 +1,8 @@
 /**
  * Splitting messages into SQS `SendMessageBatch` requests: at most 10 entries and at most 256 KiB of
- * message bodies per request (SQS counts body and attribute bytes; we send no attributes).
+ * message bodies per request (SQS counts body and attribute bytes; we send no attributes). SQS has
+ * allowed 1 MiB per message and per batch since 2025; 256 KiB also fits a queue whose
+ * `MaximumMessageSize` is still the old 262,144, and launch messages are a few hundred bytes.
  */
 import type { OutgoingMessage } from './queue-sender.ts';
 
@@ -8,11 +10,11 @@ import type { OutgoingMessage } from './queue-sender.ts';
 export interface BatchLimits {
   /** Entries per request (SQS: 10). */
   maxEntries: number;
-  /** Sum of the bodies' UTF-8 bytes per request (SQS: 262 144, and the same for one message). */
+  /** Sum of the bodies' UTF-8 bytes per request (SQS: 1,048,576, and the same for one message). */
   maxBytes: number;
 }
 
-/** SQS's own limits. */
+/** The limits we send within: SQS's 10 entries, and 256 KiB (see the module comment). */
 export const SQS_BATCH_LIMITS: BatchLimits = { maxEntries: 10, maxBytes: 262_144 };
 
 /** Batches in order, plus the messages too large to send at all. */

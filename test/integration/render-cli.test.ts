@@ -423,6 +423,24 @@ describe('render --input', () => {
     expect(result.stderr).toContain('"blocks"');
   });
 
+  it('exits 1 naming the field, never quoting the secret a block rendered into it', async () => {
+    // Prepare: a Secret block holding a dict, where the job configuration wants strings
+    const password = 'render-NoLeakDictSecret5b3d1f';
+    const claimed = await claimedRun('ecs-current', {
+      labels: { db: '{{ prefect.blocks.secret.db-credentials }}' },
+    });
+    const file = writeInput({
+      ...claimed.input,
+      blocks: { 'secret/db-credentials': { value: { username: 'etl', password } } },
+    });
+    // Act
+    const result = await cli(['render', '--input', file], launcherEnv());
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('job_configuration.labels.db must be a string, got an object');
+    expect(result.stdout + result.stderr).not.toContain(password);
+  });
+
   it('exits 2 with what is wrong for a file that is not JSON (through the bin shim)', async () => {
     // Prepare
     const file = writeInput('{"work_pool": ');

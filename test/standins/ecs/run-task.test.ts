@@ -250,6 +250,33 @@ describe('ECS stand-in: RunTask', () => {
       expect((error as Error).message).toMatch(/not associated with the cluster/);
     });
 
+    it('checks capacity provider base (0–100000) and weight (0–1000) as the model does', async () => {
+      // Prepare
+      const strategy = (item: { base?: number; weight?: number }) =>
+        fargate.runInput({
+          launchType: undefined,
+          capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', ...item }],
+        });
+      // Act
+      const errors = await Promise.all(
+        [{ weight: 1001 }, { weight: -1 }, { base: 100_001, weight: 1 }, { base: -1, weight: 1 }]
+          .map(strategy)
+          .map((input) => rejection(input))
+      );
+      const fractional = await rejection(strategy({ weight: 1.5 }));
+      const edges = await ecs.send(new RunTaskCommand(strategy({ base: 100_000, weight: 1000 })));
+      // Assess
+      for (const error of errors) expect(error).toBeInstanceOf(InvalidParameterException);
+      expect((errors[0] as Error).message).toBe(
+        "1 validation error detected: Value '1001' at 'capacityProviderStrategy.1.member.weight' failed to satisfy constraint: Member must have value less than or equal to 1000"
+      );
+      expect((errors[2] as Error).message).toMatch(
+        /'capacityProviderStrategy\.1\.member\.base' failed to satisfy constraint: Member must have value less than or equal to 100000/
+      );
+      expect((fractional as Error).name).toBe('SerializationException');
+      expect(edges.tasks).toHaveLength(1);
+    });
+
     it('checks clientToken, startedBy and count limits', async () => {
       // Prepare
       const cases = [

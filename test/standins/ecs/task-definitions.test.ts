@@ -153,6 +153,40 @@ describe('ECS stand-in: task definitions', () => {
       expect((twice as Error).message).toMatch(/Duplicate container name/);
     });
 
+    it('checks the image as the model documents it: characters, 255 characters, a sha256 digest', async () => {
+      // Prepare
+      const withImage = (image: string) => ({ containerDefinitions: [{ name: 'prefect', image }] });
+      const digest = `sha256:${'a1'.repeat(32)}`;
+      const longest = `acct.dkr.ecr.us-east-1.amazonaws.com/${'e'.repeat(300)}`.slice(0, 255);
+      // Act
+      const space = await registerRejection(withImage('prefecthq/prefect:3 latest'));
+      const newline = await registerRejection(withImage('prefecthq/prefect:3\n'));
+      const tooLong = await registerRejection(withImage(`${longest}x`));
+      const shortDigest = await registerRejection(withImage('prefecthq/prefect@sha256:abc'));
+      const accepted = await Promise.all(
+        [longest, `${longest}@${digest}`, 'prefecthq/prefect:3-python3.12#x', 'Repo/Img:TAG'].map(
+          (image) =>
+            ecs.send(
+              new RegisterTaskDefinitionCommand(fargateTaskDefinition('img', withImage(image)))
+            )
+        )
+      );
+      // Assess
+      for (const error of [space, newline, tooLong, shortDigest]) {
+        expect(error).toBeInstanceOf(ClientException);
+      }
+      expect((space as Error).message).toBe('Container.image contains invalid characters.');
+      expect((newline as Error).message).toBe('Container.image contains invalid characters.');
+      expect((tooLong as Error).message).toMatch(/longer than 255 characters/);
+      expect((shortDigest as Error).message).toMatch(/sha256: followed by 64 hexadecimal/);
+      expect(accepted.map((answer) => answer.taskDefinition?.status)).toEqual([
+        'ACTIVE',
+        'ACTIVE',
+        'ACTIVE',
+        'ACTIVE',
+      ]);
+    });
+
     it('requires an execution role for awslogs on Fargate and for secrets', async () => {
       // Prepare
       const withSecret = {

@@ -142,6 +142,28 @@ const normaliseContainer = (
   };
 };
 
+/**
+ * The image rules of the model's `ContainerDefinition.image` documentation: letters, numbers, `-`,
+ * `_`, `:`, `.`, `/` and `#`, at most 255 characters; with a digest the limit covers what precedes
+ * `@`, and the digest is `sha256:` and 64 hex digits. ECS answers the first with its own wording.
+ */
+const IMAGE_CHARACTERS = /^[A-Za-z0-9\-_:./#]+$/;
+const IMAGE_DIGEST = /^sha256:[A-Fa-f0-9]{64}$/;
+const MAX_IMAGE_LENGTH = 255;
+
+const imageProblem = (image: string): string | undefined => {
+  const at = image.indexOf('@');
+  const reference = at === -1 ? image : image.slice(0, at);
+  if (!IMAGE_CHARACTERS.test(reference)) return 'Container.image contains invalid characters.';
+  if (reference.length > MAX_IMAGE_LENGTH) {
+    return `Container.image should not be longer than ${MAX_IMAGE_LENGTH} characters.`;
+  }
+  if (at !== -1 && !IMAGE_DIGEST.test(image.slice(at + 1))) {
+    return 'Container.image digest must be sha256: followed by 64 hexadecimal characters.';
+  }
+  return undefined;
+};
+
 const checkContainers = (input: RegisterTaskDefinitionInput, fargate: boolean): void => {
   const containers = input.containerDefinitions;
   if (containers.length === 0) throw clientException('Container list cannot be empty.');
@@ -163,6 +185,8 @@ const checkContainers = (input: RegisterTaskDefinitionInput, fargate: boolean): 
     if (container.image === undefined || container.image.trim() === '') {
       throw clientException('Container.image should not be null or empty.');
     }
+    const badImage = imageProblem(container.image);
+    if (badImage) throw clientException(badImage);
     if (container.environment?.some((pair) => !pair.name?.trim())) {
       throw clientException('Environment variable name cannot be null or blank.');
     }

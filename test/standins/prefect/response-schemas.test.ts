@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engine, proposeState, seed } from './actors.ts';
+import { engine, proposeState, seed, user } from './actors.ts';
 import { createManualClock } from './manual-clock.ts';
 import { rawCall } from './raw-http.ts';
 import { responseShapeErrors } from './response-shapes.ts';
@@ -150,5 +150,122 @@ describe('Prefect stand-in: responses have the exact shapes of the OpenAPI docum
     expectMatchesSchema(readDocument, 'BlockDocument');
     expectMatchesSchema(variable, 'Variable');
     expectMatchesSchema(logs, 'Log[]');
+  });
+
+  it('runs as the poller, the launcher and the reporter read and leave them', async () => {
+    // Prepare: a run with its own job variables, parameters and tags, claimed as the poller claims
+    const run = await seed.flowRun(prefect.apiUrl, deploymentId, {
+      scheduledTime: clock.isoIn(5),
+      name: 'shaped-run',
+      jobVariables: { memory: 4096, env: { STAGE: 'prod' } },
+      parameters: { day: '2026-08-21' },
+      tags: ['nightly'],
+    });
+    const other = await seed.flowRun(prefect.apiUrl, deploymentId, {
+      scheduledTime: clock.isoIn(5),
+    });
+    const transitionId = '3f7c1f0e-6a7a-4a3b-9c1e-1b2c3d4e5f60';
+    const claim = {
+      type: 'PENDING',
+      name: 'Pending',
+      state_details: { transition_id: transitionId },
+    };
+    // Act
+    const scheduled = await post('/work_pools/pool/get_scheduled_flow_runs', {
+      scheduled_before: clock.isoIn(60),
+    });
+    const claimed = await proposeState(prefect.apiUrl, run.id, claim);
+    const replayed = await proposeState(prefect.apiUrl, run.id, claim);
+    const patched = await rawCall(prefect.apiUrl, 'PATCH', `/flow_runs/${run.id}`, {
+      body: { infrastructure_pid: 'prefect::arn:aws:ecs:us-east-1:123456789012:task/prefect/0a1b' },
+    });
+    const labelled = await rawCall(prefect.apiUrl, 'PATCH', `/flow_runs/${run.id}/labels`, {
+      body: { 'prefect.worker.name': 'lambda', 'prefect.worker.type': 'ecs' },
+    });
+    const launched = await get(`/flow_runs/${run.id}`);
+    const infrastructurePending = await proposeState(prefect.apiUrl, run.id, {
+      type: 'PENDING',
+      name: 'InfrastructurePending',
+    });
+    const crashed = await proposeState(prefect.apiUrl, run.id, {
+      type: 'CRASHED',
+      name: 'Crashed',
+      message: 'ECS task 0a1b could not pull its image',
+    });
+    const crashedRun = await get(`/flow_runs/${run.id}`);
+    await proposeState(prefect.apiUrl, other.id, { type: 'PENDING' });
+    await engine.start(prefect.apiUrl, other.id);
+    await user.cancel(prefect.apiUrl, other.id);
+    const cancelling = await get(`/flow_runs/${other.id}`);
+    const cancelled = await proposeState(
+      prefect.apiUrl,
+      other.id,
+      { type: 'CANCELLED', name: 'Cancelled', message: 'Deployment no longer exists' },
+      true
+    );
+    const swept = await post('/flow_runs/filter', {
+      flow_runs: { state: { type: { any_: ['PENDING', 'CANCELLING', 'CANCELLED', 'CRASHED'] } } },
+      sort: 'EXPECTED_START_TIME_ASC',
+      limit: 50,
+    });
+    // Assess
+    expect([patched.status, labelled.status]).toEqual([204, 204]);
+    expect([claimed.status, replayed.status, infrastructurePending.status]).toEqual([
+      'ACCEPT',
+      'REJECT',
+      'ACCEPT',
+    ]);
+    const scheduledIds = (scheduled as { flow_run: { id: string } }[]).map(
+      (item) => item.flow_run.id
+    );
+    expect(scheduledIds).toContain(run.id);
+    expectMatchesSchema(scheduled, 'WorkerFlowRunResponse[]');
+    for (const result of [claimed, replayed, infrastructurePending, crashed, cancelled]) {
+      expectMatchesSchema(result, 'OrchestrationResult');
+    }
+    for (const body of [launched, crashedRun, cancelling]) {
+      expectMatchesSchema(body, 'FlowRunResponse');
+    }
+    expectMatchesSchema(swept, 'FlowRunResponse[]');
+  });
+
+  it('paused and foreign pools, variables of every JSON type, block documents by name', async () => {
+    // Prepare
+    await seed.workPool(prefect.apiUrl, { name: 'paused', is_paused: true, concurrency_limit: 2 });
+    await seed.workPool(prefect.apiUrl, { name: 'procs', type: 'process', base_job_template: {} });
+    const values = { n: 5, f: 0.5, o: { a: [1, 2] }, b: true, l: [1, 'x'], s: 'str', z: null };
+    for (const [name, value] of Object.entries(values)) {
+      await post('/variables/', { name: `shape_${name}`, value, tags: ['t'] });
+    }
+    const blockType = (await post('/block_types/', { name: 'Secret', slug: 'secret' })) as {
+      id: string;
+    };
+    const schema = (await post('/block_schemas/', {
+      block_type_id: blockType.id,
+      fields: { properties: { value: { type: 'string' } }, secret_fields: ['value'] },
+    })) as { id: string };
+    await post('/block_documents/', {
+      name: 'registry',
+      data: { value: 'acct.dkr.ecr.eu-west-1.amazonaws.com' },
+      block_schema_id: schema.id,
+      block_type_id: blockType.id,
+    });
+    // Act
+    const pools = [await get('/work_pools/paused'), await get('/work_pools/procs')];
+    const variables = await Promise.all(
+      Object.keys(values).map((name) => get(`/variables/name/shape_${name}`))
+    );
+    const byName = '/block_types/slug/secret/block_documents/name/registry';
+    const withSecrets = await get(`${byName}?include_secrets=true`);
+    const obfuscated = await get(byName);
+    // Assess
+    for (const pool of pools) expectMatchesSchema(pool, 'WorkPoolResponse');
+    for (const variable of variables) expectMatchesSchema(variable, 'Variable');
+    expectMatchesSchema(withSecrets, 'BlockDocument');
+    expectMatchesSchema(obfuscated, 'BlockDocument');
+    expect((withSecrets as { data: unknown }).data).toEqual({
+      value: 'acct.dkr.ecr.eu-west-1.amazonaws.com',
+    });
+    expect((obfuscated as { data: unknown }).data).toEqual({ value: '********' });
   });
 });

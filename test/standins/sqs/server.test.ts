@@ -92,6 +92,54 @@ describe('SQS stand-in (fauxqs)', () => {
     });
   });
 
+  // SQS's limits since 2025 (the SendMessageBatch documentation of the current model): a message
+  // and the sum of a batch's messages are both at most 1 MiB (1,048,576 bytes), no longer 256 KiB.
+  it('accepts a 1 MiB batch and a 1 MiB message, as SQS does since 2025', async () => {
+    // Prepare
+    const queueUrl = standin.queues.tick?.url;
+    const quarter = 'q'.repeat(262_144);
+    // Act
+    const batch = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: ['a', 'b', 'c', 'd'].map((Id) => ({ Id, MessageBody: quarter })),
+      })
+    );
+    const single = await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'm'.repeat(1_048_576) })
+    );
+    // Assess
+    expect(batch.Successful).toHaveLength(4);
+    expect(batch.Failed ?? []).toEqual([]);
+    expect(single.MessageId).toMatch(/[0-9a-f-]{36}/);
+  });
+
+  it('rejects a batch whose messages add up to more than 1 MiB, and a message over 1 MiB', async () => {
+    // Prepare
+    const queueUrl = standin.queues.tick?.url;
+    // Act
+    const batch = sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: [
+          { Id: 'a', MessageBody: 'a'.repeat(524_288) },
+          { Id: 'b', MessageBody: 'b'.repeat(524_289) },
+        ],
+      })
+    );
+    const single = sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'm'.repeat(1_048_577) })
+    );
+    // Assess
+    await expect(batch).rejects.toMatchObject({
+      name: expect.stringMatching(/BatchRequestTooLong/),
+    });
+    await expect(single).rejects.toMatchObject({
+      name: expect.stringMatching(/InvalidParameterValue/),
+      message: expect.stringMatching(/1048576 bytes/),
+    });
+  });
+
   it('serves queue URLs that a client with no endpoint configured can reach', async () => {
     // Prepare: no endpoint on the client, as a Lambda in AWS has none; the queue URL is enough
     const plain = new SQSClient({

@@ -495,6 +495,34 @@ describe('buildTaskDefinition: Prefect credentials as secrets', () => {
     expect(JSON.stringify(definition)).not.toContain('pnu_plain');
   });
 
+  it('treats the credentials in any case alike: Prefect reads prefect_api_key as its API key', () => {
+    // Prepare
+    const withEnvironment = (environment: { name: string; value: string }[]) =>
+      jobConfiguration({
+        task_definition: { containerDefinitions: [{ image: 'etl:1', environment }] },
+      });
+    const lower = withEnvironment([
+      { name: 'prefect_api_key', value: 'pnu_lower' },
+      { name: 'A', value: '1' },
+    ]);
+    const mixed = withEnvironment([{ name: 'Prefect_Api_Auth_String', value: 'user:mixed-case' }]);
+    // Act
+    const definition = build(lower);
+    let refusal: unknown;
+    try {
+      build(mixed);
+    } catch (caught) {
+      refusal = caught;
+    }
+    // Assess: replaced by the secret when there is one, refused (never quoted) when there is none
+    expect(container(definition).environment).toEqual([{ name: 'A', value: '1' }]);
+    expect(container(definition).secrets).toEqual(LAUNCHER_SECRET);
+    expect(JSON.stringify(definition)).not.toContain('pnu_lower');
+    expect(refusal).toBeInstanceOf(EcsConfigurationError);
+    expect(refusal).toMatchObject({ variable: 'prefect_api_auth_string_secret_arn' });
+    expect(String((refusal as Error).message)).not.toContain('mixed-case');
+  });
+
   it('refuses a plain PREFECT_API_KEY in the template when no secret can replace it', () => {
     // Prepare
     const configuration = jobConfiguration({

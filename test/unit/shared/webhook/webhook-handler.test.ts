@@ -2,7 +2,7 @@
  * The webhook handler end to end with fakes: the auth matrix, the body rules and the route, each
  * checked on status, body and whether Prefect (the injected poll) was called.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   createWebhookHandler,
   handler as lambdaHandler,
@@ -279,6 +279,25 @@ describe('webhook: authentication', () => {
     const text = log.text();
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain('wrong-token-0123456789');
+    expect(text).not.toContain(headers['x-prefect-ecs-signature'].slice(7));
+  });
+
+  it('never logs the event (its credential headers), even with POWERTOOLS_LOGGER_LOG_EVENT=true', async () => {
+    // Prepare: the Powertools switch an operator turns on to debug; the Logger reads it when made
+    vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    log = recordingLogger();
+    handler = build();
+    const headers = signed('{}');
+    // Act
+    const token = await send({ body: '{}', headers: bearer() });
+    const signature = await send({ body: '{}', headers });
+    // Assess
+    expect([token.statusCode, signature.statusCode]).toEqual([202, 202]);
+    const text = log.text();
+    expect(text).not.toContain(SECRET);
     expect(text).not.toContain(headers['x-prefect-ecs-signature'].slice(7));
   });
 });
