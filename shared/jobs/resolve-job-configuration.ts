@@ -38,6 +38,8 @@ export interface ResolveJobConfigurationInput extends EnvironmentAccess {
    * not a particular release. Pass the server's version (`readServerVersion()`) to record that.
    */
   prefectVersion?: string;
+  /** The launcher's default execution role (`ECS_EXECUTION_ROLE_ARN`), when it has one. */
+  defaultExecutionRoleArn?: string | undefined;
 }
 
 /** I/O for {@link resolveJobConfiguration}. */
@@ -98,7 +100,9 @@ export const resolveJobConfiguration = async (
   const withBlocks = await resolveBlockReferences(applied.value, lookups, referencesOptions);
   const populated = await resolveVariables(withBlocks, lookups);
 
-  const templated = validateJobConfiguration(isJsonObject(populated) ? populated : {});
+  const templated = validateJobConfiguration(isJsonObject(populated) ? populated : {}, {
+    defaultExecutionRoleArn: input.defaultExecutionRoleArn,
+  });
   const prepared = prepareForFlowRun(
     templated,
     {

@@ -115,7 +115,7 @@ const fail = (variable: string, field: string, message: string): JobConfiguratio
   });
 
 /** `ECSJobConfiguration`'s model validators (prefect-aws `ecs_worker.py`), in Prefect's order. */
-const checkRules = (config: TemplatedJobConfiguration): void => {
+const checkRules = (config: TemplatedJobConfiguration, options: ValidateJobOptions): void => {
   const taskDefinitionArn = getOwn(config.task_run_request, 'taskDefinition');
   if (!isPythonTruthy(taskDefinitionArn) && Object.keys(config.task_definition).length === 0) {
     throw fail(
@@ -139,13 +139,14 @@ const checkRules = (config: TemplatedJobConfiguration): void => {
   if (
     config.configure_cloudwatch_logs &&
     !isPythonTruthy(config.execution_role_arn) &&
+    !isPythonTruthy(options.defaultExecutionRoleArn) &&
     !isPythonTruthy(taskDefinitionArn) &&
     !isPythonTruthy(getOwn(config.task_definition, 'executionRoleArn'))
   ) {
     throw fail(
       'execution_role_arn',
       'configure_cloudwatch_logs',
-      'configure_cloudwatch_logs needs a task execution role that may write to CloudWatch Logs. Set the job variable "execution_role_arn" (or "executionRoleArn" in the template\'s task_definition), or turn configure_cloudwatch_logs off.'
+      'configure_cloudwatch_logs needs a task execution role that may write to CloudWatch Logs. Set the job variable "execution_role_arn" (or "executionRoleArn" in the template\'s task_definition, or the launcher\'s ECS_EXECUTION_ROLE_ARN), or turn configure_cloudwatch_logs off.'
     );
   }
   if (isPythonTruthy(config.cloudwatch_logs_options) && !config.configure_cloudwatch_logs) {
@@ -163,6 +164,16 @@ const checkRules = (config: TemplatedJobConfiguration): void => {
     );
   }
 };
+
+/** What the launcher adds to the template's own settings. */
+export interface ValidateJobOptions {
+  /**
+   * The launcher's `ECS_EXECUTION_ROLE_ARN`: the builders give it to task definitions that name no
+   * role, so it satisfies `configure_cloudwatch_logs` as a role in the template would (prefect-aws has
+   * no such default and insists on one in the template).
+   */
+  defaultExecutionRoleArn?: string | undefined;
+}
 
 /**
  * Turns the templated job configuration into typed fields the way Prefect's `ECSJobConfiguration`
@@ -184,7 +195,10 @@ const checkRules = (config: TemplatedJobConfiguration): void => {
  * validateJobConfiguration({ task_definition: { containerDefinitions: [{ image: 'etl:1' }] }, env: { DEBUG: true } });
  * // { env: { DEBUG: 'True' }, labels: {}, command: null, configure_cloudwatch_logs: false, extra: {}, … }
  */
-export const validateJobConfiguration = (populated: JsonObject): TemplatedJobConfiguration => {
+export const validateJobConfiguration = (
+  populated: JsonObject,
+  options: ValidateJobOptions = {}
+): TemplatedJobConfiguration => {
   const fields: JsonObject = {};
   const extra: JsonObject = {};
   for (const [key, value] of Object.entries(populated)) {
@@ -194,6 +208,6 @@ export const validateJobConfiguration = (populated: JsonObject): TemplatedJobCon
   const parsed = TemplatedFieldsSchema.safeParse(fields);
   if (!parsed.success) throw typeError(populated, parsed.error);
   const config: TemplatedJobConfiguration = { ...parsed.data, extra };
-  checkRules(config);
+  checkRules(config, options);
   return config;
 };

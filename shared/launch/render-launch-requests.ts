@@ -91,6 +91,7 @@ export const renderJobConfiguration = async (
       prefectEnvironment: { PREFECT_API_URL: settings.prefectApiUrl },
       environment: settings.templateEnvironment,
       allowedEnvironment: settings.templateEnvAllowlist,
+      defaultExecutionRoleArn: settings.executionRoleArn,
     },
     { lookups }
   );

@@ -227,3 +227,20 @@ describe('validateJobConfiguration: ECSJobConfiguration validators', () => {
     expect(() => validateJobConfiguration(populated)).not.toThrow();
   });
 });
+
+describe('validateJobConfiguration with the launcher default execution role', () => {
+  it('accepts CloudWatch logs when only the launcher has an execution role (ECS_EXECUTION_ROLE_ARN)', () => {
+    // Prepare: the stack's own execution role, none in the template
+    const populated = {
+      task_definition: { containerDefinitions: [{ name: 'prefect', image: 'etl:1' }] },
+      configure_cloudwatch_logs: true,
+    };
+    // Act
+    const config = validateJobConfiguration(populated, {
+      defaultExecutionRoleArn: 'arn:aws:iam::123456789012:role/stack-exec',
+    });
+    // Assess
+    expect(config.configure_cloudwatch_logs).toBe(true);
+    expect(config.execution_role_arn).toBeNull();
+  });
+});
