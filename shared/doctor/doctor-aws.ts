@@ -1,17 +1,17 @@
 /**
  * The AWS reads the doctor makes, as a port (checks take it; tests may pass a fake) and its adapter
- * over the SDK clients this project depends on (ECS, EC2, Secrets Manager) and the small signed
- * query client for STS and IAM. Every call is a read; nothing is created or changed.
+ * over the SDK clients (STS, IAM, ECS, EC2, Secrets Manager). Every call is a read; nothing is
+ * created or changed.
  */
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Ec2Api } from '../ecs/ec2-api.ts';
 import { createEc2Api } from '../ecs/ec2-client.ts';
 import type { SecretReader } from '../secrets/secret-reader.ts';
 import { createSecretsManagerReader } from '../secrets/secrets-manager-reader.ts';
-import { type AwsCredentials, AwsQueryError, createAwsQueryClient } from './aws-query-client.ts';
-import { xmlText } from './xml-text.ts';
 
 export interface CallerIdentity {
   account: string;
@@ -55,56 +55,88 @@ export interface DoctorAwsApi {
 /** SDK attempts per call: a doctor should answer quickly. */
 const MAX_ATTEMPTS = 2;
 
+/** Per attempt, for STS and IAM (the first calls the doctor makes to AWS). */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** An SDK error with no HTTP answer behind it (connection refused or reset, DNS, timeout). */
+const isNetworkError = (error: unknown): error is Error => {
+  if (!(error instanceof Error)) return false;
+  const shape = error as Error & { $metadata?: { httpStatusCode?: number }; code?: unknown };
+  return (
+    shape.$metadata?.httpStatusCode === undefined &&
+    (error.name === 'Error' || error.name === 'TimeoutError' || typeof shape.code === 'string')
+  );
+};
+
+/** Names the service that could not be reached; service errors pass through as the SDK threw them. */
+const unreachable = (service: 'STS' | 'IAM', error: unknown): unknown => {
+  if (!isNetworkError(error)) return error;
+  const wrapped = new Error(`could not reach ${service} (${error.message})`, { cause: error });
+  wrapped.name = 'NetworkError';
+  return wrapped;
+};
+
+/** IAM answers the trust policy URL-encoded (RFC 3986); the SDK hands it on as it came. */
+const decodePolicy = (document: string): string => {
+  try {
+    return decodeURIComponent(document);
+  } catch {
+    return document; // Already plain JSON.
+  }
+};
+
 /**
  * The adapter, with the SDK's default credential chain and endpoint settings (`AWS_ENDPOINT_URL`,
- * …) for `region`. Call `destroy()` when done.
+ * `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM`, …) for `region`. Call `destroy()` when done.
  *
  * @example
- * const aws = createDoctorAwsApi({ region: 'eu-west-1', env: process.env });
+ * const aws = createDoctorAwsApi({ region: 'eu-west-1' });
  * await aws.getCallerIdentity(); // { account: '123456789012', arn: 'arn:aws:iam::…', … }
  */
 export const createDoctorAwsApi = (options: {
   region: string;
-  env: Readonly<Record<string, string | undefined>>;
 }): DoctorAwsApi & { destroy(): void } => {
   const { region } = options;
   const ecs = new ECSClient({ region, maxAttempts: MAX_ATTEMPTS });
   const ec2 = new EC2Client({ region, maxAttempts: MAX_ATTEMPTS });
   const secretsManager = new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS });
-  const credentials = () => ec2.config.credentials() as Promise<AwsCredentials>;
-  const sts = createAwsQueryClient({ service: 'sts', region, credentials, env: options.env });
-  const iam = createAwsQueryClient({ service: 'iam', region, credentials, env: options.env });
+  const requestHandler = { requestTimeout: REQUEST_TIMEOUT_MS };
+  const sts = new STSClient({ region, maxAttempts: MAX_ATTEMPTS, requestHandler });
+  // IAM is global: on its default endpoint the SDK signs for the partition's region (us-east-1).
+  const iam = new IAMClient({ region, maxAttempts: MAX_ATTEMPTS, requestHandler });
 
   return {
     async getCallerIdentity() {
-      const xml = await sts.call('GetCallerIdentity');
-      return {
-        account: xmlText(xml, 'Account') ?? '',
-        arn: xmlText(xml, 'Arn') ?? '',
-        userId: xmlText(xml, 'UserId') ?? '',
-      };
+      try {
+        const answer = await sts.send(new GetCallerIdentityCommand({}));
+        return {
+          account: answer.Account ?? '',
+          arn: answer.Arn ?? '',
+          userId: answer.UserId ?? '',
+        };
+      } catch (error) {
+        throw unreachable('STS', error);
+      }
     },
 
     async getRole(roleName) {
-      let xml: string;
       try {
-        xml = await iam.call('GetRole', { RoleName: roleName });
+        const answer = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+        const role = answer.Role;
+        return {
+          arn: role?.Arn ?? '',
+          roleName: role?.RoleName ?? roleName,
+          trustPolicy: decodePolicy(role?.AssumeRolePolicyDocument ?? ''),
+        };
       } catch (error) {
-        if (error instanceof AwsQueryError && error.code === 'NoSuchEntity') return undefined;
-        throw error;
+        if (
+          error instanceof NoSuchEntityException ||
+          (error instanceof Error && error.name === 'NoSuchEntity')
+        ) {
+          return undefined;
+        }
+        throw unreachable('IAM', error);
       }
-      const document = xmlText(xml, 'AssumeRolePolicyDocument') ?? '';
-      let trustPolicy = document;
-      try {
-        trustPolicy = decodeURIComponent(document);
-      } catch {
-        // Already plain JSON.
-      }
-      return {
-        arn: xmlText(xml, 'Arn') ?? '',
-        roleName: xmlText(xml, 'RoleName') ?? roleName,
-        trustPolicy,
-      };
     },
 
     async describeCluster(cluster) {
@@ -134,6 +166,8 @@ export const createDoctorAwsApi = (options: {
     secrets: createSecretsManagerReader(secretsManager),
 
     destroy() {
+      sts.destroy();
+      iam.destroy();
       ecs.destroy();
       ec2.destroy();
       secretsManager.destroy();

@@ -15,5 +15,5 @@ export const defaultDoctorDeps = (
 ): DoctorDeps => ({
   env,
   createPrefect: (options) => createPrefectClient(options),
-  createAws: (region) => createDoctorAwsApi({ region, env }),
+  createAws: (region) => createDoctorAwsApi({ region }),
 });

@@ -12,7 +12,10 @@ import { AwsServiceError, type QueryService } from './service.ts';
 
 export const IAM_API_VERSION = '2010-05-08';
 export const IAM_XML_NAMESPACE = `https://iam.amazonaws.com/doc/${IAM_API_VERSION}/`;
-/** IAM is global: requests are signed for this region in the `aws` partition. */
+/**
+ * IAM is global: on its default endpoint the SDK signs for this region in the `aws` partition (given
+ * an endpoint, such as the stand-in's, it signs for the configured region, which is accepted too).
+ */
 export const IAM_SIGNING_REGION = 'us-east-1';
 
 /** The trust policy of a role that ECS tasks may assume (what the console creates). */

@@ -5,8 +5,10 @@
  *
  * A request is routed by the service of its SigV4 credential scope (`sts`, `iam`), else by its
  * `Action`. As AWS does, the scope must name the right service and region: the stand-in's region
- * for STS and EC2, `us-east-1` for IAM (a global service). STS and IAM errors answer the
- * `<ErrorResponse>` XML, EC2's the `<Response><Errors>` XML.
+ * for STS and EC2. IAM is global: the SDK signs for `us-east-1` on its default endpoint, but for the
+ * client's configured region when given an endpoint (`endpoint`, `AWS_ENDPOINT_URL[_IAM]`), which is
+ * how every caller reaches the stand-in; so IAM accepts either, and refuses any other region. STS
+ * and IAM errors answer the `<ErrorResponse>` XML, EC2's the `<Response><Errors>` XML.
  *
  * Their state hangs off the stand-in's EC2 service (one set per stand-in):
  *
@@ -98,7 +100,7 @@ export const isExtraQuery = (request: IncomingMessage, body: string): boolean =>
 
 const authProblem = (
   request: IncomingMessage,
-  region: string,
+  regions: readonly string[],
   service: string
 ): AwsServiceError | undefined => {
   const scope = credentialScope(request);
@@ -109,10 +111,10 @@ const authProblem = (
       403
     );
   }
-  if (scope.region !== region) {
+  if (!regions.includes(scope.region)) {
     return new AwsServiceError(
       'SignatureDoesNotMatch',
-      `Credential should be scoped to a valid region, not '${scope.region}'. This stand-in serves '${region}'.`,
+      `Credential should be scoped to a valid region, not '${scope.region}'. This stand-in serves ${regions.map((r) => `'${r}'`).join(' or ')}.`,
       403
     );
   }
@@ -150,8 +152,8 @@ export const answerExtraQuery = (
     if (action === '') {
       throw new AwsServiceError('MissingAction', 'The request must contain the parameter Action');
     }
-    const region = service === 'iam' ? IAM_SIGNING_REGION : ec2.region;
-    const denied = authProblem(request, region, service);
+    const regions = service === 'iam' ? [IAM_SIGNING_REGION, ec2.region] : [ec2.region];
+    const denied = authProblem(request, regions, service);
     if (denied) {
       throw service === 'ec2' ? new AwsServiceError('AuthFailure', denied.message, 401) : denied;
     }
