@@ -17,6 +17,30 @@
 /** ECS `startedBy` of every task the launcher starts: `prefect/<flow run id>` (shared/ecs/started-by.ts). */
 const STARTED_BY_PREFIX = 'prefect/';
 
+/**
+ * The task `lastStatus` values the task-state rule delivers: exactly those the reporter acts on
+ * (shared/report/decide-report.ts, `decideWithoutRun`). Every other status (DEACTIVATING, STOPPING,
+ * DEPROVISIONING, and any status ECS adds later) makes the reporter return before it reads the run:
+ * no Prefect call, no log tail, no deregistration (that runs for STOPPED only), so EventBridge need
+ * not invoke it for them. Keep this list and the reporter in step (test/deploy/task-state-rule.test.ts).
+ */
+const REPORTED_TASK_STATUSES = [
+  // ECS is placing the task: the run becomes PENDING `InfrastructurePending` (prefect-aws's sub-state).
+  'PROVISIONING',
+  // ECS is pulling the image and starting the containers: InfrastructurePending too, or the missing
+  // infrastructure_pid recorded once the run is InfrastructurePending.
+  'PENDING',
+  // After PENDING, when ECS has load balancing or service discovery to set up: read as PENDING.
+  'ACTIVATING',
+  // The task runs: records the infrastructure_pid if the launcher could not (the engine itself
+  // reports Running). A RUNNING event whose desiredStatus is already STOPPED is ignored by the
+  // reporter too, but a pattern on lastStatus alone cannot tell it apart.
+  'RUNNING',
+  // The task ended: Crashed with the diagnosis, Cancelled for a cancelling run, the log tail of a
+  // run that never started, and deregistering a tagged task definition.
+  'STOPPED',
+];
+
 /** Used by `osls package` only, when a required parameter is missing. `.invalid` never resolves (RFC 2606). */
 const PLACEHOLDERS = {
   prefectApiUrl: 'https://prefect.invalid/api',
@@ -276,9 +300,13 @@ const resolveParameters = async ({ resolveVariable }) => {
       sub(`${LOG_GROUP_ARN}:${group}`),
       sub(`${LOG_GROUP_ARN}:${group}:log-stream:*`),
     ]),
-    /** The `detail` of the ECS task-state rule: our tasks only, and the listed clusters if any. */
+    /**
+     * The `detail` of the ECS task-state rule: our tasks only, in the statuses the reporter acts on
+     * ({@link REPORTED_TASK_STATUSES}), and the listed clusters if any.
+     */
     taskStateEventDetail: {
       startedBy: [{ prefix: STARTED_BY_PREFIX }],
+      lastStatus: [...REPORTED_TASK_STATUSES],
       ...(taskEventClusters.length > 0 ? { clusterArn: taskEventClusters.map(clusterArn) } : {}),
     },
     pollIntervalSeconds,

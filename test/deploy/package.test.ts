@@ -234,12 +234,15 @@ describe('event sources', () => {
     });
   });
 
-  it('matches exactly the task state changes of the tasks we start, on any cluster', () => {
+  it('matches exactly the task state changes the reporter acts on, of the tasks we start, on any cluster', () => {
     // Assess
     expect(propertiesOf('TaskStateChangeRule').EventPattern).toEqual({
       source: ['aws.ecs'],
       'detail-type': ['ECS Task State Change'],
-      detail: { startedBy: [{ prefix: 'prefect/' }] },
+      detail: {
+        startedBy: [{ prefix: 'prefect/' }],
+        lastStatus: ['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING', 'STOPPED'],
+      },
     });
   });
 

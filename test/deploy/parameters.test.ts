@@ -173,7 +173,11 @@ describe('bring your own secrets, roles, clusters and topic', () => {
     expect(propertiesOf('TaskStateChangeRule').EventPattern).toEqual({
       source: ['aws.ecs'],
       'detail-type': ['ECS Task State Change'],
-      detail: { startedBy: [{ prefix: 'prefect/' }], clusterArn: [PREFECT_CLUSTER] },
+      detail: {
+        startedBy: [{ prefix: 'prefect/' }],
+        lastStatus: ['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING', 'STOPPED'],
+        clusterArn: [PREFECT_CLUSTER],
+      },
     });
   });
 

@@ -208,6 +208,37 @@ const GUARD_MUTATIONS: Mutation[] = [
     rules: ['task_state_rule_pattern_exact'],
   },
   {
+    name: 'no lastStatus filter (every state change of our tasks)',
+    mutate: (copy) => {
+      delete props(copy, 'TaskStateChangeRule').EventPattern.detail.lastStatus;
+    },
+    rules: ['task_state_rule_pattern_exact'],
+  },
+  {
+    name: 'a status the reporter ignores (STOPPING) added to lastStatus',
+    mutate: (copy) => {
+      props(copy, 'TaskStateChangeRule').EventPattern.detail.lastStatus.push('STOPPING');
+    },
+    rules: ['task_state_rule_pattern_exact'],
+  },
+  {
+    name: 'a status the reporter acts on (STOPPED) dropped from lastStatus',
+    mutate: (copy) => {
+      const detail = props(copy, 'TaskStateChangeRule').EventPattern.detail;
+      detail.lastStatus = detail.lastStatus.filter((status: string) => status !== 'STOPPED');
+    },
+    rules: ['task_state_rule_pattern_exact'],
+  },
+  {
+    name: 'lastStatus as anything-but (a denylist lets new statuses through)',
+    mutate: (copy) => {
+      props(copy, 'TaskStateChangeRule').EventPattern.detail.lastStatus = [
+        { 'anything-but': ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING'] },
+      ];
+    },
+    rules: ['task_state_rule_pattern_exact'],
+  },
+  {
     name: 'a different detail-type',
     mutate: (copy) => {
       props(copy, 'TaskStateChangeRule').EventPattern['detail-type'] = [

@@ -139,7 +139,11 @@ export const taskStateRulePattern = async (): Promise<EventPattern> => {
   };
 };
 
-/** EventBridge matching for the operators our rule uses: exact values and `prefix`. */
+/**
+ * EventBridge matching for the operators our rule uses: a list of exact values, any one of which
+ * the event's value must equal (`source`, `detail-type`, `detail.lastStatus`, `detail.clusterArn`),
+ * and `prefix` (`detail.startedBy`). Any other operator throws, so the rule cannot outgrow this.
+ */
 export const matchesEventPattern = (pattern: EventPattern, event: unknown): boolean =>
   Object.entries(pattern).every(([key, expected]) => {
     const actual =
