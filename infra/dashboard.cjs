@@ -73,7 +73,7 @@ module.exports = async ({ resolveVariable }) => {
           {
             type: 'text',
             properties: {
-              markdown: `## ${serviceName}: Prefect flow runs on ECS without a worker\nRuns claimed by the poller, launched on ECS, crashed (by cause) and cancelled by the reporter. Alarms notify the stack's SNS topic; docs/deploy.md explains each one.`,
+              markdown: `## ${serviceName}: Prefect flow runs on ECS without a worker\nRuns claimed by the poller, launched on ECS, crashed (by cause) and cancelled, and the still-running tasks of Cancelled runs the poller stopped. Alarms notify the stack's SNS topic; docs/deploy.md explains each one.`,
             },
           },
         ],
@@ -85,6 +85,7 @@ module.exports = async ({ resolveVariable }) => {
             own('RunsClaimed', 'Sum'),
             own('RunsLaunched', 'Sum'),
             own('RunsCancelled', 'Sum'),
+            own('TasksStopped', 'Sum', 'TasksStopped (of Cancelled runs)'),
             [
               {
                 expression: `SEARCH('{${NAMESPACE},Cause,service} MetricName="RunsCrashed" service="${serviceName}"', 'Sum', 300)`,

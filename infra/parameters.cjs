@@ -227,6 +227,7 @@ const resolveParameters = async ({ resolveVariable }) => {
     orphanAfterSeconds * (orphanMaxRequeues + 1) > launchRetryDeadlineSeconds,
     `× (orphanMaxRequeues + 1) is ${orphanAfterSeconds * (orphanMaxRequeues + 1)} s and must exceed launchRetryDeadlineSeconds (${launchRetryDeadlineSeconds} s): the orphan sweep would crash runs the launcher still retries`
   );
+  const cancelLookbackSeconds = await reader.integer('cancelLookbackSeconds', 60, 86400);
   const launcherMaxConcurrency = await reader.integer('launcherMaxConcurrency', 2, 1000);
   const reporterLogTailLines = await reader.integer('reporterLogTailLines', 0, 10000);
 
@@ -314,6 +315,7 @@ const resolveParameters = async ({ resolveVariable }) => {
     launchLeadSeconds,
     orphanAfterSeconds,
     orphanMaxRequeues,
+    cancelLookbackSeconds,
     reporterLogTailLines,
     launchRetryDeadlineSeconds,
     /**

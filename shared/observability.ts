@@ -38,6 +38,8 @@ export const MetricName = {
   RunsCrashed: 'RunsCrashed',
   /** Count: runs set CANCELLED (the poller's cancel sweep, or the reporter on STOPPED while CANCELLING). */
   RunsCancelled: 'RunsCancelled',
+  /** Count: still-running ECS tasks of CANCELLED runs that the poller's cancel sweep stopped. */
+  TasksStopped: 'TasksStopped',
   /** Milliseconds from the run's scheduled start to its RunTask (0 when started early). */
   LaunchLatency: 'LaunchLatency',
   /** Milliseconds one poll of all pools took. */
@@ -52,6 +54,7 @@ export const METRIC_UNITS: Readonly<Record<MetricName, Unit>> = {
   RunsLaunched: MetricUnit.Count,
   RunsCrashed: MetricUnit.Count,
   RunsCancelled: MetricUnit.Count,
+  TasksStopped: MetricUnit.Count,
   LaunchLatency: MetricUnit.Milliseconds,
   PollDuration: MetricUnit.Milliseconds,
 };
@@ -129,7 +132,8 @@ export const createMetrics = (env: Environment = process.env): Metrics =>
 export type CountMetric =
   | typeof MetricName.RunsClaimed
   | typeof MetricName.RunsLaunched
-  | typeof MetricName.RunsCancelled;
+  | typeof MetricName.RunsCancelled
+  | typeof MetricName.TasksStopped;
 
 /** Adds `value` (default 1) to a counter; a zero is not recorded. */
 export const recordCount = (metrics: Metrics, name: CountMetric, value = 1): void => {

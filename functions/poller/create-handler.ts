@@ -3,7 +3,8 @@
  * event (schedule, tick records, direct invoke), make the one domain call (`runPoller`), map the
  * outcome. Tick records always succeed (`batchItemFailures: []`): a failed poll is in the logs, and
  * retrying a tick would only poll late. With `deps.metrics`, each invocation publishes its poll's
- * duration, RunsClaimed and RunsCancelled (and the orphan sweep's RunsCrashed), also when it fails.
+ * duration, RunsClaimed, RunsCancelled and TasksStopped (and the orphan sweep's RunsCrashed), also
+ * when it fails.
  */
 import type { Context } from 'aws-lambda';
 import {
@@ -63,6 +64,7 @@ export const createPollerHandler =
         recordPollDuration(metrics, performance.now() - started);
         recordCount(metrics, MetricName.RunsClaimed, totals.claimed);
         recordCount(metrics, MetricName.RunsCancelled, totals.cancelled);
+        recordCount(metrics, MetricName.TasksStopped, totals.stopped);
       }
     } finally {
       if (metrics) flushMetrics(metrics);

@@ -43,6 +43,8 @@ export interface StartedTask {
   desiredStatus: string | undefined;
   lastStatus: string | undefined;
   createdAt: Date | undefined;
+  /** The attempt marker it carries (`attempt-marker.ts`); none on the previous release's tasks. */
+  attempt?: string | undefined;
 }
 
 /** A `failures[]` entry of RunTask (`RESOURCE:MEMORY`, `AGENT`, `MISSING`, …). */
@@ -74,10 +76,19 @@ export interface EcsApi {
   /** `RunTask`. */
   runTask(input: RunTaskInput): Promise<RunTaskResult>;
   /**
-   * `ListTasks` with `startedBy` (which ECS allows only alone, plus the cluster): the ARNs of the
-   * tasks ECS still wants RUNNING that were started with this value.
+   * `ListTasks` with `startedBy` (which ECS allows only alone, plus the cluster), then
+   * `DescribeTasks` of what it lists: the tasks ECS still wants RUNNING that were started with this
+   * value, with their creation times (which tell one attempt's task from another's).
    */
-  listLiveTasksStartedBy(cluster: string | undefined, startedBy: string): Promise<string[]>;
+  listLiveTasksStartedBy(cluster: string | undefined, startedBy: string): Promise<LiveTask[]>;
+}
+
+/** A task ECS still wants RUNNING, from {@link EcsApi.listLiveTasksStartedBy}. */
+export interface LiveTask {
+  taskArn: string;
+  createdAt: Date | undefined;
+  /** The attempt marker it carries (`attempt-marker.ts`); none on the previous release's tasks. */
+  attempt: string | undefined;
 }
 
 /** A task as DescribeTasks reports it: the fields the poller's cancellation sweep reads. */
@@ -87,6 +98,10 @@ export interface DescribedTask {
   lastStatus: string | undefined;
   /** `RUNNING`, or `STOPPED` once ECS is stopping it. */
   desiredStatus: string | undefined;
+  /** When RunTask created it: tells an older attempt's task from the current one's. */
+  createdAt: Date | undefined;
+  /** The attempt marker it carries (`attempt-marker.ts`); none on the previous release's tasks. */
+  attempt?: string | undefined;
 }
 
 /** DescribeTasks' answer: the tasks ECS knows, and `failures` (`MISSING`) for the others. */

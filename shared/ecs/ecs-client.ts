@@ -18,6 +18,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { EcsApiError } from '../errors/ecs-api-error.ts';
+import { attemptOfTask } from './attempt-marker.ts';
 import {
   CONCURRENT_REGISTRATION_MESSAGE,
   type DescribedTask,
@@ -26,6 +27,7 @@ import {
   type EcsTag,
   type EcsTaskCleanup,
   type EcsTaskControl,
+  type LiveTask,
   type RunTaskFailure,
   type StartedTask,
 } from './ecs-api.ts';
@@ -188,6 +190,7 @@ const toStartedTask = (task: Task): StartedTask[] =>
           desiredStatus: task.desiredStatus,
           lastStatus: task.lastStatus,
           createdAt: task.createdAt,
+          attempt: attemptOfTask(task.overrides),
         },
       ];
 
@@ -272,7 +275,29 @@ export const createEcsClient = (
       } catch (error) {
         throw toEcsApiError('listTasks', error, { cluster }, region);
       }
-      return arns;
+      const live: LiveTask[] = [];
+      try {
+        // DescribeTasks takes at most 100 tasks per call; ListTasks listed only live ones.
+        for (let start = 0; start < arns.length; start += 100) {
+          const output = await client.send(
+            new DescribeTasksCommand({
+              ...(cluster === undefined ? {} : { cluster }),
+              tasks: arns.slice(start, start + 100),
+            })
+          );
+          for (const task of output.tasks ?? []) {
+            if (task.taskArn === undefined || task.desiredStatus === 'STOPPED') continue;
+            live.push({
+              taskArn: task.taskArn,
+              createdAt: task.createdAt,
+              attempt: attemptOfTask(task.overrides),
+            });
+          }
+        }
+      } catch (error) {
+        throw toEcsApiError('describeTasks', error, { cluster }, region);
+      }
+      return live;
     },
 
     async describeTasks(cluster, taskArns) {
@@ -293,6 +318,8 @@ export const createEcsClient = (
               taskArn: task.taskArn,
               lastStatus: task.lastStatus,
               desiredStatus: task.desiredStatus,
+              createdAt: task.createdAt,
+              attempt: attemptOfTask(task.overrides),
             });
           }
           for (const failure of output.failures ?? []) {

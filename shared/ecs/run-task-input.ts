@@ -1,5 +1,7 @@
 import type { NetworkConfiguration, RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import type { EcsJobConfiguration, FlowRunContext } from '../jobs/ecs-job-configuration.ts';
+import { ATTEMPT_VARIABLE } from './attempt-marker.ts';
+import { claimClientToken } from './client-token.ts';
 import { buildContainerOverrides } from './container-overrides.ts';
 import { buildTaskTags } from './ecs-tags.ts';
 import { cloneJson, isEmptyValue, isRecord, nonEmptyString } from './json-values.ts';
@@ -40,8 +42,10 @@ export interface RunTaskBuild {
  * 4. container overrides per `buildContainerOverrides`; `overrides.cpu`/`memory` as strings;
  * 5. tags per `buildTaskTags` (deregister tag when `registered` and `auto_deregister_task_definition`).
  *
- * Our additions: `clientToken` = flow run id (a repeated RunTask within 24 h returns the same task),
- * `startedBy` = `prefect/<flow run id>`, `count` forced to one task, the SIGTERM `reschedule` setting
+ * Our additions: with `attempt` (the claim being launched), `clientToken` derived from the flow run id
+ * and the claim (a repeated RunTask for the same attempt within 24 h returns the same task, another
+ * attempt gets its own; without it, the flow run id) and the attempt marker in the flow-run
+ * container's environment (`attempt-marker.ts`), `startedBy` = `prefect/<flow run id>`, `count` forced to one task, the SIGTERM `reschedule` setting
  * on Fargate Spot, no Prefect credentials in overrides, tags cut to ECS limits, empty members dropped.
  *
  * @example
@@ -54,7 +58,8 @@ export interface RunTaskBuild {
 export const buildRunTaskInput = (
   configuration: EcsJobConfiguration,
   context: FlowRunContext,
-  resolved: ResolvedTaskDefinition
+  resolved: ResolvedTaskDefinition,
+  attempt?: { transitionId: string }
 ): RunTaskBuild => {
   const warnings: string[] = [];
   const request = cloneJson(configuration.task_run_request);
@@ -73,7 +78,9 @@ export const buildRunTaskInput = (
     templateOverrides: overrides.containerOverrides,
     containerName: orchestrationContainerName(configuration.container_name, definition),
     command: configuration.command,
-    env: configuration.env,
+    env: attempt
+      ? { ...configuration.env, [ATTEMPT_VARIABLE]: attempt.transitionId }
+      : configuration.env,
     rescheduleOnSigterm: mayRunOnFargateSpot(launch),
   });
   warnings.push(...built.warnings);
@@ -94,7 +101,12 @@ export const buildRunTaskInput = (
   warnings.push(...tags.warnings);
   request.tags = tags.tags;
 
-  replaceWithWarning(request, 'clientToken', context.flowRunId, warnings);
+  replaceWithWarning(
+    request,
+    'clientToken',
+    attempt ? claimClientToken(context.flowRunId, attempt.transitionId) : context.flowRunId,
+    warnings
+  );
   replaceWithWarning(request, 'startedBy', startedByForFlowRun(context.flowRunId), warnings);
   if (request.count !== undefined && request.count !== null && request.count !== 1) {
     warnings.push(

@@ -1,15 +1,19 @@
 /**
- * Whether a launch message still owns its flow run: the rule that makes redelivered, duplicated and
- * stale messages safe (DESIGN.md "Idempotency").
+ * Whether a launch message still owns its flow run's *current attempt*: the rule that makes
+ * redelivered, duplicated and stale messages safe (DESIGN.md "Idempotency", "Attempts").
  *
- * A message owns the run when the run is PENDING, has no `infrastructure_pid`, and either
- * - the current state is the claim itself: `state_details.transition_id` equals the message's; or
+ * A run keeps its id and its `infrastructure_pid` across attempts (Retry, a Spot reschedule, an
+ * automation), so the pid says nothing about the attempt in hand: a claimed attempt is launched
+ * whatever pid an earlier attempt left. A message owns the run when the run is PENDING and either
+ * - the current state is the claim itself: `state_details.transition_id` equals the message's
+ *   (with or without a pid: RunTask with the attempt's clientToken gives back the attempt's task
+ *   if a delivery before this one started it, so going on never starts a second one); or
  * - the current state is a *named* PENDING sub-state (any name but "Pending", e.g. the reporter's
- *   `InfrastructurePending`), which only follows a claim once a task was started for it. Going on
- *   then is safe because the launch is idempotent: RunTask's `clientToken` (the flow run id), and
- *   the live-task check before any fallback token, give back the task already started instead of a
- *   second one. This is what lets a launcher that died after RunTask record the pid later, even
- *   after the reporter moved the run to `InfrastructurePending`.
+ *   `InfrastructurePending`) and the run has no `infrastructure_pid`: a launcher that died after
+ *   RunTask may still record its task. The caller must then confirm from the state history that
+ *   the message's claim is the run's latest (`latestClaim`), since a sub-state does not carry it.
+ *   A sub-state with a pid means this attempt already has its task (the reporter proposes the
+ *   sub-state only for a task of the current attempt, and records the pid with it).
  *
  * The launcher never proposes a sub-state itself (no `Submitting`): its own proposal would carry a
  * new transition id and break the first rule for the next delivery.
@@ -18,10 +22,10 @@
  * reschedule, or another poller): the message is stale and is dropped.
  */
 import type { FlowRun } from '../prefect/schemas.ts';
+import { PENDING_STATE_NAME } from './current-claim.ts';
 import type { LaunchMessage } from './launch-message.ts';
 
-/** The default name of a PENDING state (the claim); other names are sub-states. */
-export const PENDING_STATE_NAME = 'Pending';
+export { PENDING_STATE_NAME } from './current-claim.ts';
 
 /** The decision, with the reason logged when the message is dropped. */
 export type ClaimCheck =
@@ -44,18 +48,20 @@ export const checkClaim = (run: FlowRun, message: LaunchMessage): ClaimCheck => 
       reason: `the flow run is ${state.type} (${name}), no longer PENDING`,
     };
   }
-  if (run.infrastructure_pid !== null && run.infrastructure_pid !== '') {
-    return {
-      owned: false,
-      reason: `the flow run already has infrastructure ${run.infrastructure_pid}`,
-    };
-  }
   if (state.state_details.transition_id === message.transition_id) {
     return { owned: true, via: 'transition_id' };
   }
-  if (name !== PENDING_STATE_NAME) return { owned: true, via: 'sub_state' };
-  return {
-    owned: false,
-    reason: `the flow run was claimed by another proposal (transition ${state.state_details.transition_id ?? 'none'}, not ${message.transition_id})`,
-  };
+  if (name === PENDING_STATE_NAME) {
+    return {
+      owned: false,
+      reason: `the flow run was claimed by another proposal (transition ${state.state_details.transition_id ?? 'none'}, not ${message.transition_id})`,
+    };
+  }
+  if (run.infrastructure_pid !== null && run.infrastructure_pid !== '') {
+    return {
+      owned: false,
+      reason: `this attempt already has a task: the run is ${name} with infrastructure ${run.infrastructure_pid}`,
+    };
+  }
+  return { owned: true, via: 'sub_state' };
 };

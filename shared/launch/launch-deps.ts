@@ -15,6 +15,7 @@ import type { LaunchedTask } from './start-task.ts';
 export type LaunchPrefectApi = Pick<
   PrefectClient,
   | 'readFlowRun'
+  | 'readFlowRunStates'
   | 'readDeployment'
   | 'readFlow'
   | 'readWorkPool'
@@ -38,7 +39,10 @@ export interface LaunchSettings {
   /** Secrets Manager ARNs the containers get the Prefect credential from. */
   apiKeySecretArn?: string | undefined;
   authStringSecretArn?: string | undefined;
-  /** Transient failures are retried until this long after the scheduled time, then CRASHED. */
+  /**
+   * Transient failures are retried until this long after the later of the scheduled time and the
+   * claim, then CRASHED.
+   */
   retryDeadlineSeconds: number;
   /** Values `{{ $NAME }}` may read, and the names allowed. */
   templateEnvironment: Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
 /**
- * The launcher's domain: one claimed flow run → exactly one ECS task, or a final state that says
- * why not (DESIGN.md "launcher", prefect-worker-api.md §2.4–2.6, prefect-ecs-worker.md §2.1–2.8).
+ * The launcher's domain: one claimed attempt of a flow run → exactly one ECS task, or a final
+ * state that says why not (DESIGN.md "launcher", prefect-worker-api.md §2.4–2.6, prefect-ecs-worker.md §2.1–2.8).
  *
  * Returns an outcome when the message is settled (SQS deletes it); throws when it should come back
  * later (a transient failure before the retry deadline, or a task whose pid is not recorded yet).
@@ -8,29 +8,63 @@
 import { isNotFound } from '../prefect/prefect-api-error.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { checkClaim } from './claim.ts';
+import { claimOfCurrentState, latestClaim } from './current-claim.ts';
 import type { LaunchDeps, LaunchOutcome } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
 import { type PreparedLaunch, prepareLaunch } from './prepare-launch.ts';
-import { readDeploymentOrCancel, recordLaunch, settleFailure } from './settle-launch.ts';
+import {
+  labelAttempt,
+  readDeploymentOrCancel,
+  recordLaunch,
+  settleFailure,
+} from './settle-launch.ts';
 import { startLaunch } from './start-launch.ts';
+import { AttemptAlreadyLaunchedError } from './start-task.ts';
 
 /**
- * Launches one claimed flow run:
- * 1. read the run; go on only if this message still owns it (`checkClaim`: PENDING, no
- *    `infrastructure_pid`, and this claim's transition id or a named PENDING sub-state);
+ * The time the message's claim was accepted, confirming first, for a run in a PENDING sub-state,
+ * that the message's claim is still the run's latest (the sub-state does not carry it).
+ */
+const confirmClaim = async (
+  run: FlowRun,
+  message: LaunchMessage,
+  via: 'transition_id' | 'sub_state',
+  deps: LaunchDeps
+): Promise<{ claimedAt: Date | undefined } | { stale: string }> => {
+  if (via === 'transition_id') {
+    const fromMessage = message.claimed_at ? new Date(message.claimed_at) : undefined;
+    return { claimedAt: claimOfCurrentState(run)?.claimedAt ?? fromMessage };
+  }
+  const claim = latestClaim(await deps.prefect.readFlowRunStates(run.id));
+  if (claim === undefined || claim.transitionId !== message.transition_id) {
+    return {
+      stale: `the run's current attempt was claimed by another proposal (transition ${claim?.transitionId ?? 'none'}, not ${message.transition_id})`,
+    };
+  }
+  return { claimedAt: claim.claimedAt };
+};
+
+/**
+ * Launches one claimed attempt of a flow run:
+ * 1. read the run; go on only if this message still owns its current attempt (`checkClaim`:
+ *    PENDING with this claim's transition id, whatever `infrastructure_pid` an earlier attempt
+ *    left; or a named PENDING sub-state with no pid, when the history shows this claim is the
+ *    latest);
  * 2. read the deployment (404 → CANCELLED, forced: "Deployment <id> no longer exists, cancelled
  *    run."), the flow and the pool (flows and pools from the warm cache);
  * 3. render the job configuration (`resolveJobConfiguration`);
- * 4. build and ensure the task definition (or use `task_definition_arn`), resolve the network;
- * 5. RunTask once (`startTaskOnce`: clientToken = flow run id, recovery for retried runs);
- * 6. record `infrastructure_pid` = `<cluster>::<taskArn>`, the worker labels, and a log line
- *    naming the task and task-definition ARNs.
+ * 4. make sure the run's labels name this attempt and the worker (`labelAttempt`);
+ * 5. build and ensure the task definition (or use `task_definition_arn`), resolve the network;
+ * 6. RunTask once per attempt (`startTaskOnce`: clientToken from the run id and the claim, the
+ *    attempt marker in the container's environment);
+ * 7. record `infrastructure_pid` = `<cluster>::<taskArn>` and a log line naming the task and
+ *    task-definition ARNs.
  *
  * Failures before the task starts: permanent ones (template, cluster, network, role, …) propose
  * CRASHED "Failed to submit flow run to infrastructure: …" at once and settle the message;
- * transient ones throw (the queue retries) until `retryDeadlineSeconds` after the scheduled time,
- * then CRASHED. After the task started, only recording the pid can fail: transient → throw (the
- * redelivery gets the same task back and records it), otherwise logged.
+ * transient ones throw (the queue retries) until `retryDeadlineSeconds` after the later of the
+ * scheduled time and the claim, then CRASHED. After the task started, only recording the pid can
+ * fail: transient → throw (the redelivery gets the same task back and records it), otherwise logged.
  *
  * @example
  * const outcome = await launchFlowRun(message, deps);
@@ -58,6 +92,11 @@ export const launchFlowRun = async (
     deps.logger.warn('Not launching', { reason });
     return { status: 'skipped', reason };
   }
+  const confirmed = await confirmClaim(run, message, claim.via, deps);
+  if ('stale' in confirmed) {
+    deps.logger.info('Not launching', { reason: confirmed.stale });
+    return { status: 'skipped', reason: confirmed.stale };
+  }
 
   let prepared: PreparedLaunch;
   let started: Awaited<ReturnType<typeof startLaunch>>;
@@ -67,8 +106,13 @@ export const launchFlowRun = async (
       return { status: 'cancelled', reason: deployment.cancelled };
     }
     prepared = await prepareLaunch(run, deployment, message, deps, nowMs);
-    started = await startLaunch(prepared, message, deps);
+    await labelAttempt(run, prepared.workPool, message, deps);
+    started = await startLaunch(prepared, message, deps, confirmed.claimedAt);
   } catch (error) {
+    if (error instanceof AttemptAlreadyLaunchedError) {
+      deps.logger.warn('Not launching', { reason: error.message });
+      return { status: 'skipped', reason: error.message };
+    }
     return settleFailure(error, message, deps, nowMs);
   }
   return recordLaunch(run, prepared, started, deps);

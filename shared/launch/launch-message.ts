@@ -1,6 +1,8 @@
 /**
  * The message the poller sends to the launch queue for every run it claimed, and the launcher
- * reads. It carries the claim: the `transition_id` of the PENDING proposal the server accepted.
+ * reads. It carries the claim: the `transition_id` of the PENDING proposal the server accepted,
+ * which identifies the *attempt* (a run keeps its id across retries and reschedules; each attempt
+ * is claimed anew).
  */
 import * as z from 'zod';
 import { InvalidMessageError } from '../errors/invalid-message-error.ts';
@@ -18,7 +20,17 @@ export const LaunchMessageSchema = z.object({
   transition_id: Id,
   /** The run's scheduled start; the launcher gives up retrying a deadline after it. */
   scheduled_time: z.iso.datetime({ offset: true }),
-  /** How often the poller has enqueued this claim (the orphan sweep re-enqueues); 1 = first. */
+  /**
+   * When the server accepted the claim (the PENDING state's timestamp). The retry deadline counts
+   * from here (or the scheduled time, whichever is later), and a task created before it belongs to
+   * an older attempt of the run. Absent in messages of the previous release, which also means their
+   * launcher used the flow run id as RunTask's clientToken (see `start-task.ts`).
+   */
+  claimed_at: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * How often the poller has enqueued this claim (the orphan sweep re-enqueues); 1 = first. Counts
+   * deliveries of one attempt, not attempts of the run (those are claims: `transition_id`).
+   */
   attempt: z.number().int().min(1).optional(),
 });
 
@@ -31,6 +43,8 @@ export interface LaunchMessageInput {
   workPool: string;
   transitionId: string;
   scheduledTime: Date | string;
+  /** When the claim was accepted. */
+  claimedAt?: Date | string | undefined;
   attempt?: number;
 }
 
@@ -45,13 +59,13 @@ export interface LaunchMessageInput {
  * }));
  */
 export const buildLaunchMessage = (input: LaunchMessageInput): LaunchMessage => {
-  const scheduled =
-    input.scheduledTime instanceof Date ? input.scheduledTime.toISOString() : input.scheduledTime;
+  const iso = (time: Date | string) => (time instanceof Date ? time.toISOString() : time);
   const result = LaunchMessageSchema.safeParse({
     flow_run_id: input.flowRunId,
     work_pool: input.workPool,
     transition_id: input.transitionId,
-    scheduled_time: scheduled,
+    scheduled_time: iso(input.scheduledTime),
+    ...(input.claimedAt === undefined ? {} : { claimed_at: iso(input.claimedAt) }),
     ...(input.attempt === undefined ? {} : { attempt: input.attempt }),
   });
   if (!result.success) throw new InvalidMessageError(describeIssues(result.error));
@@ -80,4 +94,23 @@ export const parseLaunchMessage = (body: string): LaunchMessage => {
   const result = LaunchMessageSchema.safeParse(json);
   if (!result.success) throw new InvalidMessageError(describeIssues(result.error));
   return result.data;
+};
+
+/**
+ * When the launcher stops retrying transient failures of this message: `retryDeadlineSeconds`
+ * after the later of the scheduled time and the claim, so a run claimed late (pool concurrency, a
+ * paused pool, an outage) still gets the whole deadline.
+ *
+ * @example
+ * retryDeadlineMs({ scheduled_time: '2026-01-01T10:00:00Z', claimed_at: '2026-01-01T10:40:00Z', … }, 900);
+ * // Date.parse('2026-01-01T10:55:00Z')
+ */
+export const retryDeadlineMs = (
+  message: Pick<LaunchMessage, 'scheduled_time' | 'claimed_at'>,
+  retryDeadlineSeconds: number
+): number => {
+  const scheduled = Date.parse(message.scheduled_time);
+  const claimed = message.claimed_at === undefined ? Number.NaN : Date.parse(message.claimed_at);
+  const base = Number.isNaN(claimed) ? scheduled : Math.max(scheduled, claimed);
+  return base + retryDeadlineSeconds * 1000;
 };

@@ -30,7 +30,7 @@ import type { LaunchDeps, LaunchOutcome } from './launch-deps.ts';
 import { launchFlowRun } from './launch-flow-run.ts';
 import type { LaunchLogger } from './launch-logger.ts';
 import { withLogKeys } from './launch-logger.ts';
-import { type LaunchMessage, parseLaunchMessage } from './launch-message.ts';
+import { type LaunchMessage, parseLaunchMessage, retryDeadlineMs } from './launch-message.ts';
 import type { QueueApi } from './queue-api.ts';
 import { computeRedeliveryDelay, MALFORMED_MESSAGE_VISIBILITY_SECONDS } from './redelivery.ts';
 
@@ -161,7 +161,7 @@ export const processLaunchRecord = async (
     const taskStarted = error instanceof LaunchError && error.taskArn !== undefined;
     const deadlineMs = taskStarted
       ? Number.POSITIVE_INFINITY
-      : Date.parse(message.scheduled_time) + deps.settings.retryDeadlineSeconds * 1000;
+      : retryDeadlineMs(message, deps.settings.retryDeadlineSeconds);
     const delay = computeRedeliveryDelay({
       receiveCount,
       nowMs: now,

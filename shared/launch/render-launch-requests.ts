@@ -7,7 +7,9 @@
  * (`buildTaskDefinition`, `buildRunTaskInput`, …) are the ones `startLaunch` calls, with the same
  * options.
  */
+
 import type { AwsVpcConfiguration, NetworkConfiguration } from '@aws-sdk/client-ecs';
+import { ATTEMPT_VARIABLE } from '../ecs/attempt-marker.ts';
 import type { Ec2Api } from '../ecs/ec2-api.ts';
 import type { RegisterTaskDefinitionInput, RunTaskInput } from '../ecs/ecs-api.ts';
 import { DEREGISTER_TAG_KEY } from '../ecs/ecs-tags.ts';
@@ -27,6 +29,7 @@ import type { EcsJobConfiguration, FlowRunContext } from '../jobs/ecs-job-config
 import { resolveJobConfiguration } from '../jobs/resolve-job-configuration.ts';
 import type { TemplateLookups } from '../jobs/template-lookups.ts';
 import type { Deployment, Flow, FlowRun, WorkPool } from '../prefect/schemas.ts';
+import { claimOfCurrentState } from './current-claim.ts';
 import type { LaunchSettings } from './launch-deps.ts';
 
 /** The Prefect objects a flow run's launch is made from, as the API returns them. */
@@ -270,13 +273,25 @@ export const renderLaunchRequests = async (
   const needsNetwork = needsNetworkConfiguration(configuration, taskDefinition);
   const network = needsNetwork ? await renderNetwork(configuration, notes) : undefined;
   if (network) warnings.push(...network.warnings);
-  const request = buildRunTaskInput(configuration, context, {
-    taskDefinitionArn,
-    taskDefinition,
-    registered: registerTaskDefinition !== null,
-    networkConfiguration: network?.networkConfiguration,
-  });
+  // The attempt the launcher would launch: the run's claim, when its state is one.
+  const claim = claimOfCurrentState(objects.flowRun);
+  const request = buildRunTaskInput(
+    configuration,
+    context,
+    {
+      taskDefinitionArn,
+      taskDefinition,
+      registered: registerTaskDefinition !== null,
+      networkConfiguration: network?.networkConfiguration,
+    },
+    claim?.transitionId ? { transitionId: claim.transitionId } : undefined
+  );
   warnings.push(...request.warnings);
+  if (!claim?.transitionId) {
+    notes.push(
+      `clientToken: the launcher derives it from the flow run id and the claim it launches (the PENDING state's transition id), and puts that claim in ${ATTEMPT_VARIABLE}; this run is not in a claim state, so the flow run id is shown instead and ${ATTEMPT_VARIABLE} is left out.`
+    );
+  }
   if (registerTaskDefinition !== null && configuration.auto_deregister_task_definition) {
     notes.push(
       `tags: ${DEREGISTER_TAG_KEY} is set only when the launch registers the revision (auto_deregister_task_definition); a run that reuses one has no such tag.`

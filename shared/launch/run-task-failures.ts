@@ -34,13 +34,13 @@ export const classifyRunTaskFailure = (failure: RunTaskFailure): ClassifiedFailu
   if (reason.startsWith('RESOURCE:') || reason === 'AGENT' || /capacity/i.test(reason)) {
     return {
       retryable: true,
-      message: `ECS could not place the task: ${what}. The cluster lacks capacity right now; the launch is retried.`,
+      message: `ECS could not place the task: ${what}. The cluster lacks capacity right now.`,
     };
   }
   if (reason === 'INACTIVE' || /inactive/i.test(reason)) {
     return {
       retryable: true,
-      message: `ECS refused the task definition: ${what}. It was deregistered meanwhile; the launch registers it again.`,
+      message: `ECS refused the task definition: ${what}. It was deregistered meanwhile.`,
     };
   }
   if (reason === 'MISSING') {

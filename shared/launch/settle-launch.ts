@@ -2,8 +2,10 @@
  * Settling a launch: CRASHED or retry for failures before the task starts, CANCELLED for a deleted
  * deployment, and recording a started task on the run.
  */
+import { ATTEMPT_LABEL } from '../ecs/attempt-marker.ts';
 import { infrastructurePid } from '../ecs/infrastructure-pid.ts';
 import { LaunchError } from '../errors/launch-error.ts';
+import { workerLabels } from '../poll/run-labels.ts';
 import { hasStatus, isNotFound } from '../prefect/prefect-api-error.ts';
 import type { Deployment, FlowRun } from '../prefect/schemas.ts';
 import { classifyError, describeError } from './classify-error.ts';
@@ -15,9 +17,20 @@ import {
   postFlowRunLogs,
   SUBMISSION_FAILURE_PREFIX,
 } from './launch-deps.ts';
-import type { LaunchMessage } from './launch-message.ts';
+import { type LaunchMessage, retryDeadlineMs } from './launch-message.ts';
 import type { PreparedLaunch } from './prepare-launch.ts';
 import type { StartedLaunch } from './start-launch.ts';
+
+/** Says how long a transient failure was retried, from when (the later of schedule and claim). */
+const gaveUpNote = (message: LaunchMessage, deadlineSeconds: number): string => {
+  const claimedLater =
+    message.claimed_at !== undefined &&
+    Date.parse(message.claimed_at) > Date.parse(message.scheduled_time);
+  const from = claimedLater
+    ? `the run was claimed (${message.claimed_at})`
+    : `its scheduled time (${message.scheduled_time})`;
+  return `The launcher kept retrying for ${deadlineSeconds} s after ${from} and has given up (LAUNCH_RETRY_DEADLINE_SECONDS).`;
+};
 
 /** Settles a failure before the task started: CRASHED (permanent, or past the deadline) or retry. */
 export const settleFailure = async (
@@ -30,12 +43,10 @@ export const settleFailure = async (
   // them; the message comes back (and reaches the DLQ) until the configuration is fixed.
   if (hasStatus(error, 401, 403)) throw error;
   const retryable = classifyError(error) === 'retryable';
-  const deadlineMs = Date.parse(message.scheduled_time) + deps.settings.retryDeadlineSeconds * 1000;
+  const deadlineMs = retryDeadlineMs(message, deps.settings.retryDeadlineSeconds);
   if (retryable && nowMs < deadlineMs) throw error;
   const reason = `${SUBMISSION_FAILURE_PREFIX}${describeError(error)}${
-    retryable
-      ? ` (still failing ${deps.settings.retryDeadlineSeconds} s after the scheduled time; gave up)`
-      : ''
+    retryable ? ` ${gaveUpNote(message, deps.settings.retryDeadlineSeconds)}` : ''
   }`;
   deps.logger.error('Launch failed; proposing CRASHED', { reason, retryable });
   const result = await deps.prefect
@@ -77,9 +88,39 @@ export const readDeploymentOrCancel = async (
   return { cancelled: reason };
 };
 
-const WORKER_TYPE = 'ecs';
+/**
+ * Makes sure, before RunTask, that the run's labels name this attempt (`attempt-marker.ts`) and
+ * the worker, as the poller writes them after the claim: then whenever a task of an attempt exists,
+ * the label names that attempt or a later one, which is what the reporter relies on. Costs nothing
+ * when the poller's write landed. A transient failure throws (the launch is retried); a server
+ * without labels (before 3.2) or a refused write is logged and the launch goes on (the reporter
+ * then reads the run's state history instead).
+ */
+export const labelAttempt = async (
+  run: FlowRun,
+  workPool: { name: string; id: string },
+  message: LaunchMessage,
+  deps: LaunchDeps
+): Promise<void> => {
+  const labels = {
+    ...workerLabels(deps.settings.workerName, workPool),
+    [ATTEMPT_LABEL]: message.transition_id,
+  };
+  if (Object.entries(labels).every(([key, value]) => run.labels[key] === value)) return;
+  try {
+    const answer = await deps.prefect.updateFlowRunLabels(run.id, labels);
+    if (answer === 'unsupported') {
+      deps.logger.debug('The Prefect server does not support flow-run labels (before 3.2)');
+    }
+  } catch (error) {
+    if (classifyError(error) === 'retryable') throw error;
+    deps.logger.warn('Could not label the flow run with its attempt', {
+      error: describeError(error),
+    });
+  }
+};
 
-/** Records the task on the run: `infrastructure_pid` (required), labels and a log line (best effort). */
+/** Records the task on the run: `infrastructure_pid` (required) and a log line (best effort). */
 export const recordLaunch = async (
   run: FlowRun,
   prepared: PreparedLaunch,
@@ -91,6 +132,12 @@ export const recordLaunch = async (
     clusterArn: task.clusterArn,
     taskArn: task.taskArn,
   });
+  if (run.infrastructure_pid === pid) {
+    // A repeated delivery of this attempt: RunTask gave back the task recorded already.
+    const reason = `this attempt already has its task (infrastructure_pid ${pid})`;
+    deps.logger.info('Not launching', { reason });
+    return { status: 'skipped', reason };
+  }
   let pidRecorded = true;
   try {
     await deps.prefect.updateFlowRun(run.id, { infrastructurePid: pid });
@@ -107,25 +154,6 @@ export const recordLaunch = async (
       infrastructure_pid: pid,
       error: describeError(error),
     });
-  }
-
-  {
-    const { workPool } = prepared;
-    const labels = {
-      'prefect.worker.name': deps.settings.workerName,
-      'prefect.worker.type': WORKER_TYPE,
-      'prefect.work-pool.name': workPool.name,
-      'prefect.work-pool.id': workPool.id,
-    };
-    const has = Object.entries(labels).every(([key, value]) => run.labels[key] === value);
-    if (!has) {
-      await bestEffort('add the worker labels to the flow run', deps, async () => {
-        const answer = await deps.prefect.updateFlowRunLabels(run.id, labels);
-        if (answer === 'unsupported') {
-          deps.logger.debug('The Prefect server does not support flow-run labels (before 3.2)');
-        }
-      });
-    }
   }
 
   const lines = [

@@ -86,11 +86,15 @@ const isInactiveTaskDefinition = (error: unknown): boolean =>
   (error instanceof EcsApiError && /TaskDefinition is inactive/i.test(error.message)) ||
   (error instanceof LaunchError && /INACTIVE/.test(error.message));
 
-/** Ensures the task definition, resolves the network, builds the request and starts the task. */
+/**
+ * Ensures the task definition, resolves the network, builds the request and starts the attempt's
+ * task (`claimedAt`: when its claim was accepted, see `startTaskOnce`).
+ */
 export const startLaunch = async (
   prepared: PreparedLaunch,
   message: LaunchMessage,
-  deps: LaunchDeps
+  deps: LaunchDeps,
+  claimedAt: Date | undefined
 ): Promise<StartedLaunch> => {
   const { configuration, context, warnings } = prepared;
   const { settings } = deps;
@@ -136,12 +140,17 @@ export const startLaunch = async (
           }
         )
       : { arn: givenArn ?? '', registered: false };
-    const request = buildRunTaskInput(configuration, context, {
-      taskDefinitionArn: ensured.arn,
-      taskDefinition,
-      registered: ensured.registered,
-      networkConfiguration: network?.networkConfiguration,
-    });
+    const request = buildRunTaskInput(
+      configuration,
+      context,
+      {
+        taskDefinitionArn: ensured.arn,
+        taskDefinition,
+        registered: ensured.registered,
+        networkConfiguration: network?.networkConfiguration,
+      },
+      { transitionId: message.transition_id }
+    );
     warnings.push(...request.warnings);
     try {
       const task = await startTaskOnce(
@@ -149,6 +158,8 @@ export const startLaunch = async (
           runTaskInput: request.input,
           flowRunId: context.flowRunId,
           claimTransitionId: message.transition_id,
+          claimedAt,
+          legacyToken: message.claimed_at === undefined,
         },
         { ecs: deps.ecs }
       );

@@ -30,7 +30,7 @@ export const trackLaunches = <T extends EcsApi>(
   async runTask(input) {
     const result = await ecs.runTask(input);
     for (const task of result.tasks) {
-      // A stopped task is an earlier launch's (answered for the run's clientToken): not followed.
+      // A stopped task (answered for a token already used) has nothing left to follow.
       if (task.desiredStatus === 'STOPPED') continue;
       onLaunch({
         taskArn: task.taskArn,
@@ -42,17 +42,17 @@ export const trackLaunches = <T extends EcsApi>(
     return result;
   },
   async listLiveTasksStartedBy(cluster, startedBy) {
-    const arns = await ecs.listLiveTasksStartedBy(cluster, startedBy);
-    // The launcher adopts the first live task of the run.
-    const [adopted] = arns;
-    if (adopted !== undefined) {
+    const live = await ecs.listLiveTasksStartedBy(cluster, startedBy);
+    // The launcher may adopt one of them (the attempt's, after a ConflictException); following an
+    // older attempt's too only reports events the reporter ignores.
+    for (const task of live) {
       onLaunch({
-        taskArn: adopted,
+        taskArn: task.taskArn,
         cluster,
         flowRunId: flowRunIdFromStartedBy(startedBy),
         at: now(),
       });
     }
-    return arns;
+    return live;
   },
 });

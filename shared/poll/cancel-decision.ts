@@ -21,6 +21,28 @@ import type { FlowRun } from '../prefect/schemas.ts';
 /** What ECS says about a run's task. */
 export type TaskLiveness = 'alive' | 'gone' | 'unknown';
 
+/**
+ * What one DescribeTasks call told the sweep about a run's task: its statuses, `missing` (ECS
+ * answered MISSING, or the cluster does not exist), or `unknown` (the call failed, or another
+ * failure reason).
+ */
+export type TaskSighting =
+  | { kind: 'found'; lastStatus: string | undefined; desiredStatus: string | undefined }
+  | { kind: 'missing' }
+  | { kind: 'unknown' };
+
+/**
+ * A sighting as the CANCELLING table reads it: gone when MISSING or `lastStatus` STOPPED.
+ *
+ * @example
+ * livenessOf({ kind: 'found', lastStatus: 'RUNNING', desiredStatus: 'RUNNING' }); // 'alive'
+ */
+export const livenessOf = (sighting: TaskSighting): TaskLiveness => {
+  if (sighting.kind === 'unknown') return 'unknown';
+  if (sighting.kind === 'missing' || sighting.lastStatus === 'STOPPED') return 'gone';
+  return 'alive';
+};
+
 /** The sweep's action for one run. */
 export type CancelAction =
   | { kind: 'stop-then-cancel'; pid: InfrastructurePid; message: string }

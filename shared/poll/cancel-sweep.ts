@@ -1,30 +1,45 @@
 /**
- * The cancellation sweep of one pool: find its CANCELLING runs, ask ECS once per cluster whether
- * their tasks are alive, then stop and cancel what the engine cannot (`cancel-decision.ts`).
- * Before writing CANCELLED (forced, as Prefect's worker does) the run is read again: force would
- * overwrite whatever state it reached meanwhile, so we act only if it is still CANCELLING with the
- * same infrastructure and start time as when we decided.
+ * The cancellation sweep of one pool, in two parts:
+ *
+ * - its CANCELLING runs: ask ECS once per cluster whether their tasks are alive, then stop and
+ *   cancel what the engine cannot (`cancel-decision.ts`). Before writing CANCELLED (forced, as
+ *   Prefect's worker does) the run is read again: force would overwrite whatever state it reached
+ *   meanwhile, so we act only if it is still CANCELLING with the same infrastructure and start time
+ *   as when we decided.
+ * - its runs that reached CANCELLED in the last `CANCEL_LOOKBACK_SECONDS` (forced by Prefect after
+ *   300 s of CANCELLING, or set by hand): ask ECS once per cluster about their tasks, StopTask the
+ *   ones still running and say so in the run's Prefect logs (`cancelled-task-decision.ts`). No
+ *   re-read: the run is final, and the task its pid names belongs to the cancelled attempt whatever
+ *   happens to the run next.
  */
 import { EcsApiError } from '../errors/ecs-api-error.ts';
+import { LOG_LEVEL, PREFECT_LOGGER_NAME } from '../launch/launch-deps.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import {
   type CancelAction,
   decideCancellation,
-  type TaskLiveness,
+  livenessOf,
+  type TaskSighting,
   taskOf,
 } from './cancel-decision.ts';
+import { type CancelledTaskAction, decideCancelledTask } from './cancelled-task-decision.ts';
 import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
 
-/** Liveness of each run's task, keyed by flow run id; runs without a parsable pid are absent. */
-const describeLiveness = async (
+/**
+ * What ECS says about each run's task, keyed by flow run id: one DescribeTasks per cluster (the
+ * client batches 100 tasks a call). Runs without a parsable pid are absent; a failed call leaves
+ * its runs `unknown` and is recorded in `result.errors`.
+ */
+const describeRunTasks = async (
   runs: readonly FlowRun[],
+  which: string,
   poolName: string,
   deps: ResolvedPollDeps,
   result: PoolPollResult
-): Promise<Map<string, TaskLiveness>> => {
+): Promise<Map<string, TaskSighting>> => {
   const byCluster = new Map<string, { runId: string; taskArn: string }[]>();
   for (const run of runs) {
     const pid = taskOf(run);
@@ -33,7 +48,7 @@ const describeLiveness = async (
     group.push({ runId: run.id, taskArn: pid.taskArn });
     byCluster.set(pid.cluster, group);
   }
-  const liveness = new Map<string, TaskLiveness>();
+  const sightings = new Map<string, TaskSighting>();
   for (const [cluster, group] of byCluster) {
     try {
       const answer = await deps.ecs.describeTasks(
@@ -44,23 +59,30 @@ const describeLiveness = async (
       const failures = new Map(answer.failures.map((failure) => [failure.arn, failure.reason]));
       for (const { runId, taskArn } of group) {
         const task = tasks.get(taskArn);
-        if (task) liveness.set(runId, task.lastStatus === 'STOPPED' ? 'gone' : 'alive');
-        else if (failures.get(taskArn) === 'MISSING') liveness.set(runId, 'gone');
-        else liveness.set(runId, 'unknown');
+        if (task) {
+          sightings.set(runId, {
+            kind: 'found',
+            lastStatus: task.lastStatus,
+            desiredStatus: task.desiredStatus,
+          });
+        } else if (failures.get(taskArn) === 'MISSING') sightings.set(runId, { kind: 'missing' });
+        else sightings.set(runId, { kind: 'unknown' });
       }
     } catch (error) {
       if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
         // No cluster, no task.
-        for (const { runId } of group) liveness.set(runId, 'gone');
+        for (const { runId } of group) sightings.set(runId, { kind: 'missing' });
         continue;
       }
-      const message = `Could not describe the tasks of cancelling runs on cluster ${cluster}: ${describeError(error)}`;
+      const message = `Could not describe the tasks of ${which} runs on cluster ${cluster}: ${describeError(error)}`;
       result.errors.push({ stage: 'cancel', message });
       deps.logger.error(message, { pool: poolName, cluster });
     }
   }
-  return liveness;
+  return sightings;
 };
+
+const UNKNOWN: TaskSighting = { kind: 'unknown' };
 
 /** Carries out one decision; resolves `true` when the run was set CANCELLED. */
 const carryOut = async (
@@ -115,19 +137,18 @@ const carryOut = async (
   return true;
 };
 
-/** Sweeps one pool's CANCELLING runs. Never throws; problems land in `result.errors`. */
-export const sweepCancellations = async (
+/** Sweeps one pool's CANCELLING runs. */
+const sweepCancellingRuns = async (
   poolName: string,
   deps: ResolvedPollDeps,
   result: PoolPollResult
 ): Promise<void> => {
   const { options, logger } = deps;
   const runs = await listPoolRuns(poolName, 'CANCELLING', 'cancel', deps, result);
-  if (!runs) return;
-  if (runs.length === 0) return;
-  const liveness = await describeLiveness(runs, poolName, deps, result);
+  if (!runs || runs.length === 0) return;
+  const sightings = await describeRunTasks(runs, 'cancelling', poolName, deps, result);
   await mapWithConcurrency(runs, options.claimConcurrency, async (run) => {
-    const action = decideCancellation(run, liveness.get(run.id) ?? 'unknown');
+    const action = decideCancellation(run, livenessOf(sightings.get(run.id) ?? UNKNOWN));
     if (action.kind === 'leave') {
       logger.debug('Cancelling run left alone', {
         pool: poolName,
@@ -144,4 +165,82 @@ export const sweepCancellations = async (
       logger.error(message, { pool: poolName, flow_run_id: run.id });
     }
   });
+};
+
+/** Stops one CANCELLED run's task and posts the line to its logs; `true` when ECS stopped it. */
+const stopTaskOfCancelledRun = async (
+  run: FlowRun,
+  action: Extract<CancelledTaskAction, { kind: 'stop' }>,
+  poolName: string,
+  deps: ResolvedPollDeps,
+  result: PoolPollResult
+): Promise<boolean> => {
+  const log = { pool: poolName, flow_run_id: run.id, task_arn: action.pid.taskArn };
+  const stopped = await deps.ecs.stopTask(action.pid.cluster, action.pid.taskArn, action.reason);
+  if (!stopped) {
+    deps.logger.info('Task of a cancelled run already gone', log);
+    return false;
+  }
+  deps.logger.info('Stopped the still-running task of a cancelled run', log);
+  try {
+    await deps.prefect.createLogs([
+      {
+        name: PREFECT_LOGGER_NAME,
+        level: LOG_LEVEL.INFO,
+        message: action.logMessage,
+        timestamp: deps.now(),
+        flowRunId: run.id,
+      },
+    ]);
+  } catch (error) {
+    // The task is stopped; only the note in the run's logs is missing.
+    const message = `Stopped the task of cancelled run, but could not post it to the run's logs: ${describeError(error)}`;
+    result.errors.push({ stage: 'cancel', flowRunId: run.id, message });
+    deps.logger.warn(message, log);
+  }
+  return true;
+};
+
+/** Sweeps one pool's recently CANCELLED runs for tasks that still run. */
+const sweepCancelledRuns = async (
+  poolName: string,
+  deps: ResolvedPollDeps,
+  result: PoolPollResult
+): Promise<void> => {
+  const { options, logger } = deps;
+  const since = new Date(deps.now().getTime() - options.cancelLookbackSeconds * 1000);
+  const runs = await listPoolRuns(poolName, 'CANCELLED', 'cancel', deps, result, since);
+  if (!runs || runs.length === 0) return;
+  const sightings = await describeRunTasks(runs, 'cancelled', poolName, deps, result);
+  await mapWithConcurrency(runs, options.claimConcurrency, async (run) => {
+    const action = decideCancelledTask(run, sightings.get(run.id) ?? UNKNOWN);
+    if (action.kind === 'leave') {
+      logger.debug('Cancelled run left alone', {
+        pool: poolName,
+        flow_run_id: run.id,
+        reason: action.reason,
+      });
+      return;
+    }
+    try {
+      if (await stopTaskOfCancelledRun(run, action, poolName, deps, result)) result.stopped += 1;
+    } catch (error) {
+      const message = `Could not stop the task of a cancelled run: ${describeError(error)}`;
+      result.errors.push({ stage: 'cancel', flowRunId: run.id, message });
+      logger.error(message, { pool: poolName, flow_run_id: run.id });
+    }
+  });
+};
+
+/**
+ * Sweeps one pool's CANCELLING runs, then its recently CANCELLED ones. Never throws; problems land
+ * in `result.errors`.
+ */
+export const sweepCancellations = async (
+  poolName: string,
+  deps: ResolvedPollDeps,
+  result: PoolPollResult
+): Promise<void> => {
+  await sweepCancellingRuns(poolName, deps, result);
+  await sweepCancelledRuns(poolName, deps, result);
 };

@@ -11,7 +11,7 @@ import type { SetStateResult } from '../prefect/flow-run-calls.ts';
 
 /** The verdict, with a reason for the debug log when the run is not ours. */
 export type ClaimVerdict =
-  | { claimed: true; scheduledTime: string | null }
+  | { claimed: true; scheduledTime: string | null; claimedAt: string }
   | { claimed: false; reason: string };
 
 /**
@@ -22,11 +22,14 @@ export type ClaimVerdict =
 export const interpretClaim = (result: SetStateResult, transitionId: string): ClaimVerdict => {
   const state = result.state;
   if (state?.type === 'PENDING') {
-    if (result.status === 'ACCEPT') {
-      return { claimed: true, scheduledTime: state.state_details.scheduled_time };
-    }
+    const claimed = {
+      claimed: true,
+      scheduledTime: state.state_details.scheduled_time,
+      claimedAt: state.timestamp,
+    } as const;
+    if (result.status === 'ACCEPT') return claimed;
     if (result.status === 'REJECT' && state.state_details.transition_id === transitionId) {
-      return { claimed: true, scheduledTime: state.state_details.scheduled_time };
+      return claimed;
     }
   }
   const reason = 'reason' in result.details ? result.details.reason : null;

@@ -61,10 +61,12 @@ const claimRun = async (
       logger.debug('Flow run not claimed', { ...log, reason: verdict.reason });
       return undefined;
     }
+    const claimedAt = new Date(verdict.claimedAt);
     return {
       flowRunId: run.id,
       transitionId,
       scheduledTime: scheduledTimeOf(run, verdict.scheduledTime, deps.now()),
+      claimedAt: Number.isNaN(claimedAt.getTime()) ? deps.now() : claimedAt,
     };
   } catch (error) {
     // The server may or may not have written our PENDING: if it did, the run carries our
@@ -76,19 +78,24 @@ const claimRun = async (
   }
 };
 
-/** Writes the worker labels on the claimed runs; a failure only costs the label. */
+/**
+ * Writes the worker and attempt labels on the claimed runs; a failure only costs the write, since
+ * the launcher writes them before RunTask when they are missing.
+ */
 const labelClaims = async (
   claims: readonly Claim[],
   pool: WorkPool,
   deps: ResolvedPollDeps,
   result: PoolPollResult
 ): Promise<void> => {
-  const labels = claimLabels(deps.options.workerName, pool);
   let unsupported = false;
   await mapWithConcurrency(claims, deps.options.claimConcurrency, async (claim) => {
     if (unsupported) return;
     try {
-      const outcome = await deps.prefect.updateFlowRunLabels(claim.flowRunId, labels);
+      const outcome = await deps.prefect.updateFlowRunLabels(
+        claim.flowRunId,
+        claimLabels(deps.options.workerName, pool, claim.transitionId)
+      );
       if (outcome === 'unsupported') unsupported = true;
     } catch (error) {
       const message = `Could not label the claimed run: ${describeError(error)}`;

@@ -15,6 +15,8 @@ export interface Claim {
   /** The transition id the launcher must find on the run (or a named sub-state after it). */
   transitionId: string;
   scheduledTime: Date;
+  /** When the server accepted the claim (its PENDING state's timestamp), when known. */
+  claimedAt?: Date | undefined;
   /** 1 for the claim's first message; the orphan sweep sends 2, 3, … */
   attempt?: number;
 }
@@ -53,6 +55,7 @@ export const enqueueLaunches = async (
         workPool: poolName,
         transitionId: claim.transitionId,
         scheduledTime: claim.scheduledTime,
+        claimedAt: claim.claimedAt,
         attempt: claim.attempt ?? 1,
       });
       const delaySeconds =

@@ -3,15 +3,18 @@ import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PollStage, PoolPollResult } from './poll-result.ts';
 
 /**
- * Every run of `poolName` (and the configured queues) in `stateType`, for a sweep. Never throws: a failure
- * is recorded in `result.errors` under `stage`, logged, and answered with `undefined` (skip the sweep).
+ * Every run of `poolName` (and the configured queues) in `stateType`, for a sweep; with
+ * `endedAfter`, only those whose `end_time` is at or after it (final states). Never throws: a
+ * failure is recorded in `result.errors` under `stage`, logged, and answered with `undefined`
+ * (skip the sweep).
  */
 export const listPoolRuns = async (
   poolName: string,
-  stateType: 'CANCELLING' | 'PENDING',
+  stateType: 'CANCELLING' | 'PENDING' | 'CANCELLED',
   stage: PollStage,
   deps: ResolvedPollDeps,
-  result: PoolPollResult
+  result: PoolPollResult,
+  endedAfter?: Date
 ): Promise<FlowRun[] | undefined> => {
   const { options, logger } = deps;
   try {
@@ -19,6 +22,7 @@ export const listPoolRuns = async (
       stateTypes: [stateType],
       workPoolNames: [poolName],
       ...(options.workQueues.length > 0 ? { workQueueNames: options.workQueues } : {}),
+      ...(endedAfter ? { endTimeAfter: endedAfter } : {}),
     });
   } catch (error) {
     const message = `Could not list ${stateType.toLowerCase()} flow runs: ${describeError(error)}`;

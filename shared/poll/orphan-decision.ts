@@ -3,14 +3,22 @@
  *
  * Ours: the run carries our claim marker (its state's `transition_id`, `claim-marker.ts`) or our
  * `prefect.worker.name` label (which survives PENDING sub-states such as `InfrastructurePending`).
- * Orphan: ours, still PENDING, no `infrastructure_pid`, and more than `orphanAfterSeconds` past the
+ * Orphan: ours, still PENDING, no task *of the current attempt*, and more than `orphanAfterSeconds` past the
  * time its launch was due, i.e. the latest of: the time the current PENDING state was written, the
  * scheduled time minus the lead (a prefetched claim waits for its delayed message), and the last
  * re-enqueue. Then:
  * - fewer than `maxRequeues` re-enqueues so far → enqueue the launch message again (RunTask's
  *   `clientToken` and the launcher's claim check make a duplicate harmless);
  * - otherwise → CRASHED, "launch never completed", saying what was tried.
+ *
+ * Attempts: a run keeps its `infrastructure_pid` across retries and reschedules, so a pid alone does
+ * not mean this attempt has a task. A run in its claim state ("Pending") with a pid is an orphan when
+ * the pid's task was created before the claim (an earlier attempt's) or ECS no longer knows it; the
+ * sweep asks ECS (`check-task`) and decides again with the answer. A named sub-state with a pid
+ * (`InfrastructurePending`) is proposed only for the current attempt's task: not an orphan.
  */
+import { type InfrastructurePid, parseInfrastructurePid } from '../ecs/infrastructure-pid.ts';
+import { isClaimState } from '../launch/current-claim.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { isClaimTransitionIdOf } from './claim-marker.ts';
 import { lastRequeueAt, requeueCount, WORKER_NAME_LABEL } from './run-labels.ts';
@@ -24,15 +32,22 @@ export interface OrphanContext {
   leadSeconds: number;
 }
 
+/** What ECS says of the task a claimed run's `infrastructure_pid` names (asked by the sweep). */
+export type PidTask = { createdAt: Date | undefined; attempt: string | undefined } | 'missing';
+
 /** The verdict for one PENDING run. */
 export type OrphanDecision =
   | { kind: 'not-orphan'; reason: string }
   | { kind: 'wait'; dueAt: Date }
+  /** Overdue in its claim state with a pid: ask ECS whether the pid's task is this attempt's. */
+  | { kind: 'check-task'; pid: InfrastructurePid }
   | {
       kind: 'requeue';
       /** The launch message's transition id: the current state's (the launcher checks it). */
       transitionId: string;
       scheduledTime: Date;
+      /** When the claim was accepted, when the run is still in its claim state. */
+      claimedAt: Date | undefined;
       /** The re-enqueue this will be (1 = first). */
       requeue: number;
     }
@@ -59,10 +74,17 @@ const describeAttempts = (requeues: number, last: Date | undefined): string =>
  * classifyOrphan(run, { workerName: 'w', now, orphanAfterSeconds: 300, maxRequeues: 3, leadSeconds: 0 });
  * // { kind: 'requeue', transitionId: '…', scheduledTime, requeue: 1 }
  */
-export const classifyOrphan = (run: FlowRun, context: OrphanContext): OrphanDecision => {
+export const classifyOrphan = (
+  run: FlowRun,
+  context: OrphanContext,
+  pidTask?: PidTask
+): OrphanDecision => {
   const state = run.state;
   if (state?.type !== 'PENDING') return { kind: 'not-orphan', reason: 'not PENDING' };
-  if (run.infrastructure_pid) return { kind: 'not-orphan', reason: 'has infrastructure' };
+  const claimState = isClaimState(state);
+  if (run.infrastructure_pid && !claimState) {
+    return { kind: 'not-orphan', reason: 'has infrastructure for this attempt' };
+  }
   if (!isClaimedBy(run, context.workerName)) {
     return { kind: 'not-orphan', reason: 'claimed by another worker' };
   }
@@ -81,9 +103,30 @@ export const classifyOrphan = (run: FlowRun, context: OrphanContext): OrphanDeci
   const overdueSeconds = (context.now.getTime() - dueAt.getTime()) / 1000;
   if (overdueSeconds < context.orphanAfterSeconds) return { kind: 'wait', dueAt };
 
+  let noTask = 'no ECS task was recorded (no infrastructure_pid)';
+  if (run.infrastructure_pid) {
+    const pid = parseInfrastructurePid(run.infrastructure_pid);
+    if (!pid) {
+      return {
+        kind: 'not-orphan',
+        reason: `infrastructure_pid '${run.infrastructure_pid}' is not <cluster>::<task ARN>`,
+      };
+    }
+    if (pidTask === undefined) return { kind: 'check-task', pid };
+    // The task's attempt marker says whose it is; a task of the previous release has none, and
+    // is an earlier attempt's when it was created before this claim.
+    const older =
+      pidTask === 'missing' ||
+      (pidTask.attempt !== undefined
+        ? pidTask.attempt !== state.state_details.transition_id
+        : pidTask.createdAt !== undefined && pidTask.createdAt.getTime() < pendingSince.getTime());
+    if (!older) return { kind: 'not-orphan', reason: 'has a task of this attempt' };
+    noTask = `no ECS task was recorded for this attempt (its infrastructure_pid names ${pidTask === 'missing' ? 'a task ECS no longer knows' : 'an earlier attempt’s task'}, ${pid.taskArn})`;
+  }
+
   const transitionId = state.state_details.transition_id;
   const stateName = state.name ?? 'Pending';
-  const tried = `The run was claimed by worker '${context.workerName}' and has been ${stateName} since ${pendingSince.toISOString()}; ${describeAttempts(requeues, lastRequeue)}; no ECS task was recorded (no infrastructure_pid) ${Math.round(overdueSeconds)} s after the launch was due.`;
+  const tried = `The run was claimed by worker '${context.workerName}' and has been ${stateName} since ${pendingSince.toISOString()}; ${describeAttempts(requeues, lastRequeue)}; ${noTask} ${Math.round(overdueSeconds)} s after the launch was due.`;
   const check = "Check the launcher's logs and the launch queue's dead-letter queue.";
   if (!transitionId) {
     return {
@@ -94,5 +137,11 @@ export const classifyOrphan = (run: FlowRun, context: OrphanContext): OrphanDeci
   if (requeues >= context.maxRequeues) {
     return { kind: 'give-up', message: `Launch never completed. ${tried} ${check}` };
   }
-  return { kind: 'requeue', transitionId, scheduledTime: scheduled, requeue: requeues + 1 };
+  return {
+    kind: 'requeue',
+    transitionId,
+    scheduledTime: scheduled,
+    claimedAt: claimState ? pendingSince : undefined,
+    requeue: requeues + 1,
+  };
 };

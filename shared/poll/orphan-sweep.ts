@@ -1,6 +1,7 @@
 /**
- * The orphan sweep of one pool: PENDING runs we claimed that never got infrastructure
- * (`orphan-decision.ts`). A claim whose launch message was lost (SQS refused it, the poller died
+ * The orphan sweep of one pool: PENDING runs we claimed whose current attempt never got a task
+ * (`orphan-decision.ts`; a pid left by an earlier attempt is checked with one DescribeTasks per
+ * cluster). A claim whose launch message was lost (SQS refused it, the poller died
  * before sending, the message ended in the dead-letter queue) is re-enqueued, at most
  * `maxRequeues` times, then CRASHED with what was tried.
  *
@@ -8,12 +9,13 @@
  * failure between the two can only use up an attempt, never loop. On Prefect servers without
  * flow-run labels (before 3.2) nothing can be counted, so an orphan is CRASHED at once instead.
  */
+import { EcsApiError } from '../errors/ecs-api-error.ts';
 import { CrashCause, recordRunCrashed } from '../observability.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { type Claim, enqueueLaunches } from './enqueue-launches.ts';
 import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
-import { classifyOrphan } from './orphan-decision.ts';
+import { classifyOrphan, type OrphanDecision, type PidTask } from './orphan-decision.ts';
 import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
 import { requeueLabels } from './run-labels.ts';
@@ -30,7 +32,7 @@ const crashOrphan = async (
   if (
     current.state?.type !== 'PENDING' ||
     current.state.id !== run.state?.id ||
-    current.infrastructure_pid
+    current.infrastructure_pid !== run.infrastructure_pid
   ) {
     deps.logger.debug('Orphan moved on since the sweep read it', log);
     return false;
@@ -43,6 +45,56 @@ const crashOrphan = async (
   deps.logger.error('Orphan given up: launch never completed', { ...log, message });
   if (deps.metrics) recordRunCrashed(deps.metrics, CrashCause.LaunchNeverCompleted);
   return true;
+};
+
+/** A pid task ECS could not be asked about: counted as this attempt's, so nothing is done. */
+const unknownTask: PidTask = { createdAt: new Date(8.64e15), attempt: undefined };
+
+/**
+ * For the runs whose decision is `check-task` (claimed, overdue, with a pid that may be an earlier
+ * attempt's): what ECS knows of the pid's task, one DescribeTasks per cluster. A failure leaves the
+ * runs out (decided as having a task, so the next sweep asks again).
+ */
+const describePidTasks = async (
+  items: readonly { run: FlowRun; decision: OrphanDecision }[],
+  poolName: string,
+  deps: ResolvedPollDeps,
+  result: PoolPollResult
+): Promise<Map<string, PidTask>> => {
+  const byCluster = new Map<string, { runId: string; taskArn: string }[]>();
+  for (const { run, decision } of items) {
+    if (decision.kind !== 'check-task') continue;
+    const group = byCluster.get(decision.pid.cluster) ?? [];
+    group.push({ runId: run.id, taskArn: decision.pid.taskArn });
+    byCluster.set(decision.pid.cluster, group);
+  }
+  const found = new Map<string, PidTask>();
+  for (const [cluster, group] of byCluster) {
+    try {
+      const answer = await deps.ecs.describeTasks(
+        cluster,
+        group.map(({ taskArn }) => taskArn)
+      );
+      const tasks = new Map(answer.tasks.map((task) => [task.taskArn, task]));
+      const missing = new Set(
+        answer.failures.filter((failure) => failure.reason === 'MISSING').map((f) => f.arn)
+      );
+      for (const { runId, taskArn } of group) {
+        const task = tasks.get(taskArn);
+        if (task) found.set(runId, { createdAt: task.createdAt, attempt: task.attempt });
+        else if (missing.has(taskArn)) found.set(runId, 'missing');
+      }
+    } catch (error) {
+      if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
+        for (const { runId } of group) found.set(runId, 'missing');
+        continue;
+      }
+      const message = `Could not describe the tasks of claimed runs on cluster ${cluster}: ${describeError(error)}`;
+      result.errors.push({ stage: 'orphan', message });
+      deps.logger.error(message, { pool: poolName, cluster });
+    }
+  }
+  return found;
 };
 
 /** Sweeps one pool's orphans. Never throws; problems land in `result.errors`. */
@@ -63,8 +115,14 @@ export const sweepOrphans = async (
     leadSeconds: options.leadSeconds,
   };
   const toSend: Claim[] = [];
-  await mapWithConcurrency(runs, options.claimConcurrency, async (run) => {
-    const decision = classifyOrphan(run, context);
+  const first = runs.map((run) => ({ run, decision: classifyOrphan(run, context) }));
+  const pidTasks = await describePidTasks(first, poolName, deps, result);
+  await mapWithConcurrency(first, options.claimConcurrency, async (item) => {
+    const { run } = item;
+    const decision =
+      item.decision.kind === 'check-task'
+        ? classifyOrphan(run, context, pidTasks.get(run.id) ?? unknownTask)
+        : item.decision;
     const log = { pool: poolName, flow_run_id: run.id };
     try {
       if (decision.kind === 'requeue') {
@@ -77,6 +135,7 @@ export const sweepOrphans = async (
             flowRunId: run.id,
             transitionId: decision.transitionId,
             scheduledTime: decision.scheduledTime,
+            claimedAt: decision.claimedAt,
             attempt: decision.requeue + 1,
           });
           return;

@@ -17,6 +17,7 @@ export type PollPrefect = Pick<
   | 'updateFlowRunLabels'
   | 'filterAllFlowRuns'
   | 'readFlowRun'
+  | 'createLogs'
 >;
 
 /** Structured log lines; a Powertools `Logger` fits. */
@@ -49,6 +50,8 @@ export interface PollOptions {
   orphanAfterSeconds: number;
   /** `ORPHAN_MAX_REQUEUES`: re-enqueues before an orphan is CRASHED. */
   maxRequeues: number;
+  /** `CANCEL_LOOKBACK_SECONDS`: runs that reached CANCELLED this recently get their live task stopped. */
+  cancelLookbackSeconds: number;
   /** Claims (and label writes) in flight at once (default 8). */
   claimConcurrency?: number;
   /** Stop claiming in one poll after this many runs (default 1 000); the next poll goes on. */
@@ -60,7 +63,7 @@ export interface PollDeps {
   prefect: PollPrefect;
   /** Sends launch messages (and the handler's ticks). */
   queue: QueueSender;
-  /** StopTask and DescribeTasks for the cancellation sweep. */
+  /** StopTask and DescribeTasks for the cancellation sweep (CANCELLING and recently CANCELLED runs). */
   ecs: EcsTaskControl;
   options: PollOptions;
   logger: PollLogger;

@@ -31,6 +31,8 @@ export interface PoolPollResult {
   enqueued: number;
   /** CANCELLING runs set CANCELLED. */
   cancelled: number;
+  /** ECS tasks of recently CANCELLED runs that were still running and got StopTask. */
+  stopped: number;
   /** Orphans whose launch message was sent again. */
   requeued: number;
   /** Orphans given up on (CRASHED). */
@@ -48,6 +50,7 @@ export interface PollTotals {
   claimed: number;
   enqueued: number;
   cancelled: number;
+  stopped: number;
   requeued: number;
   crashed: number;
   errors: number;
@@ -59,6 +62,7 @@ export const emptyPoolResult = (name: string): PoolPollResult => ({
   claimed: 0,
   enqueued: 0,
   cancelled: 0,
+  stopped: 0,
   requeued: 0,
   crashed: 0,
   errors: [],
@@ -76,9 +80,10 @@ export const summarizePoll = (result: PollResult): PollTotals =>
       claimed: totals.claimed + pool.claimed,
       enqueued: totals.enqueued + pool.enqueued,
       cancelled: totals.cancelled + pool.cancelled,
+      stopped: totals.stopped + pool.stopped,
       requeued: totals.requeued + pool.requeued,
       crashed: totals.crashed + pool.crashed,
       errors: totals.errors + pool.errors.length,
     }),
-    { claimed: 0, enqueued: 0, cancelled: 0, requeued: 0, crashed: 0, errors: 0 }
+    { claimed: 0, enqueued: 0, cancelled: 0, stopped: 0, requeued: 0, crashed: 0, errors: 0 }
   );

@@ -3,14 +3,15 @@
  * pools, queues, worker name, queue URLs) plus the poll's own variables below, parsed once per cold
  * start. A bad environment fails with one `ConfigError` listing every problem of both.
  *
- * | variable                | default | meaning                                                            |
- * |-------------------------|---------|--------------------------------------------------------------------|
- * | `POLL_INTERVAL_SECONDS` | 20      | seconds between polls (ticks within each scheduled minute); 5–60    |
- * | `POLL_PREFETCH_SECONDS` | 60      | claim runs scheduled up to this far ahead; 0–900                    |
- * | `LAUNCH_LEAD_SECONDS`   | 0       | launch this long before the scheduled time; 0–`POLL_PREFETCH_SECONDS` |
- * | `POLL_LIMIT`            | 200     | runs per `get_scheduled_flow_runs` page; 1–200                      |
- * | `ORPHAN_AFTER_SECONDS`  | 300     | a claimed run without infrastructure this long after it was due is re-enqueued; 60–86400 |
- * | `ORPHAN_MAX_REQUEUES`   | 3       | re-enqueues before such a run is CRASHED; 0–20                      |
+ * | variable                  | default | meaning                                                              |
+ * |---------------------------|---------|----------------------------------------------------------------------|
+ * | `POLL_INTERVAL_SECONDS`   | 20      | seconds between polls (ticks within each scheduled minute); 5–60     |
+ * | `POLL_PREFETCH_SECONDS`   | 60      | claim runs scheduled up to this far ahead; 0–900                     |
+ * | `LAUNCH_LEAD_SECONDS`     | 0       | launch this long before the scheduled time; 0–`POLL_PREFETCH_SECONDS` |
+ * | `POLL_LIMIT`              | 200     | runs per `get_scheduled_flow_runs` page; 1–200                       |
+ * | `ORPHAN_AFTER_SECONDS`    | 300     | a claimed run without infrastructure this long after it was due is re-enqueued; 60–86400 |
+ * | `ORPHAN_MAX_REQUEUES`     | 3       | re-enqueues before such a run is CRASHED; 0–20                       |
+ * | `CANCEL_LOOKBACK_SECONDS` | 3600    | a run that reached CANCELLED this recently has its still-running task stopped; 60–86400 |
  *
  * The orphan sweep gives up `ORPHAN_AFTER_SECONDS × (ORPHAN_MAX_REQUEUES + 1)` after a launch was
  * due (1 200 s by default), which must exceed the launcher's own `LAUNCH_RETRY_DEADLINE_SECONDS`
@@ -29,6 +30,7 @@ export const POLLER_DEFAULTS = {
   limit: 200,
   orphanAfterSeconds: 300,
   maxRequeues: 3,
+  cancelLookbackSeconds: 3600,
 } as const;
 
 /** The poll variables, parsed. */
@@ -39,6 +41,7 @@ export interface PollerSettings {
   limit: number;
   orphanAfterSeconds: number;
   maxRequeues: number;
+  cancelLookbackSeconds: number;
 }
 
 /** The shared configuration plus the poll's. */
@@ -64,6 +67,12 @@ const PollEnvSchema = z.object({
   POLL_LIMIT: wholeNumber(1, 200, POLLER_DEFAULTS.limit),
   ORPHAN_AFTER_SECONDS: wholeNumber(60, 86_400, POLLER_DEFAULTS.orphanAfterSeconds, ' of seconds'),
   ORPHAN_MAX_REQUEUES: wholeNumber(0, 20, POLLER_DEFAULTS.maxRequeues),
+  CANCEL_LOOKBACK_SECONDS: wholeNumber(
+    60,
+    86_400,
+    POLLER_DEFAULTS.cancelLookbackSeconds,
+    ' of seconds'
+  ),
 });
 
 /**
@@ -93,6 +102,7 @@ export const loadPollerSettings = (
     limit: data.POLL_LIMIT,
     orphanAfterSeconds: data.ORPHAN_AFTER_SECONDS,
     maxRequeues: data.ORPHAN_MAX_REQUEUES,
+    cancelLookbackSeconds: data.CANCEL_LOOKBACK_SECONDS,
   };
 };
 
@@ -150,4 +160,5 @@ export const pollOptionsFromConfig = (config: PollerConfig): PollOptions => ({
   limit: config.poll.limit,
   orphanAfterSeconds: config.poll.orphanAfterSeconds,
   maxRequeues: config.poll.maxRequeues,
+  cancelLookbackSeconds: config.poll.cancelLookbackSeconds,
 });

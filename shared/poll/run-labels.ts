@@ -2,10 +2,12 @@
  * The flow-run labels the poller writes (`PATCH /flow_runs/{id}/labels`, Prefect 3.2+):
  * - after a claim, the same four the official worker writes (`prefect.worker.name`, …), so the UI
  *   and automations see which worker took the run, and the orphan sweep recognises it even after a
- *   PENDING sub-state replaced the claim's state (`InfrastructurePending`);
+ *   PENDING sub-state replaced the claim's state (`InfrastructurePending`); and the claimed attempt
+ *   (`prefect-ecs-serverless.attempt`), which tells the reporter whose task an event is;
  * - when the orphan sweep re-enqueues a run, how often it did so and when: the count bounds the
  *   re-enqueues (`ORPHAN_MAX_REQUEUES`), the time restarts the wait (`ORPHAN_AFTER_SECONDS`).
  */
+import { ATTEMPT_LABEL } from '../ecs/attempt-marker.ts';
 import type { FlowRunLabels } from '../prefect/flow-run-calls.ts';
 
 /** The worker that claimed the run (the official worker's key). */
@@ -22,13 +24,32 @@ export const REQUEUES_LABEL = 'prefect-ecs-serverless.requeues';
 export const LAST_REQUEUE_LABEL = 'prefect-ecs-serverless.last-requeue';
 
 /**
- * The labels written after a claim.
+ * The labels written after a claim: the worker's four, the claimed attempt (`attempt-marker.ts`),
+ * and the orphan sweep's re-enqueue count and time reset, since those count per attempt (a retried
+ * run starts again from none).
  *
  * @example
- * claimLabels('prefect-ecs-serverless', { name: 'ecs', id: '0b3b…' });
+ * claimLabels('prefect-ecs-serverless', { name: 'ecs', id: '0b3b…' }, '3b1f9c0a-…');
  * // { 'prefect.worker.name': 'prefect-ecs-serverless', 'prefect.worker.type': 'ecs', … }
  */
 export const claimLabels = (
+  workerName: string,
+  pool: { name: string; id: string },
+  attempt: string
+): FlowRunLabels => ({
+  ...workerLabels(workerName, pool),
+  [ATTEMPT_LABEL]: attempt,
+  [REQUEUES_LABEL]: 0,
+  [LAST_REQUEUE_LABEL]: '',
+});
+
+/**
+ * The four labels the official worker writes on the runs it submits.
+ *
+ * @example
+ * workerLabels('prefect-ecs-serverless', { name: 'ecs', id: '0b3b…' });
+ */
+export const workerLabels = (
   workerName: string,
   pool: { name: string; id: string }
 ): FlowRunLabels => ({

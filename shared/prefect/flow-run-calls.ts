@@ -7,6 +7,8 @@ import {
   FlowRunSchema,
   type OrchestrationResult,
   OrchestrationResultSchema,
+  type State,
+  StateSchema,
 } from './schemas.ts';
 import { type StateInput, toStateCreate } from './state-create.ts';
 import { compact } from './wire.ts';
@@ -56,6 +58,12 @@ export interface FlowRunCalls {
   /** `GET /flow_runs/{id}`. 404 → `PrefectNotFoundError`. */
   readFlowRun(id: string): Promise<FlowRun>;
   /**
+   * `GET /flow_run_states/?flow_run_id=`: every state the run went through, across all its
+   * attempts, ordered by `timestamp` (oldest first) as the server sorts them. An unknown run is
+   * `[]`, not a 404.
+   */
+  readFlowRunStates(flowRunId: string): Promise<State[]>;
+  /**
    * `POST /flow_runs/{id}/set_state` with `{state: StateCreate, force}`. Generates a
    * `transition_id` unless given; HTTP retries resend the same one, so a replay is answered REJECT
    * with the current state rather than ABORT.
@@ -99,6 +107,16 @@ export const createFlowRunCalls = (http: HttpTransport, randomUUID: () => string
       return (
         await http.sendParsed({ operation: 'readFlowRun', method: 'GET', path }, FlowRunSchema)
       ).data;
+    },
+
+    async readFlowRunStates(flowRunId) {
+      const request = {
+        operation: 'readFlowRunStates',
+        method: 'GET',
+        path: '/flow_run_states/',
+        query: { flow_run_id: flowRunId },
+      } as const;
+      return (await http.sendParsed(request, z.array(StateSchema))).data;
     },
 
     async setFlowRunState(id, state, options = {}) {

@@ -1,5 +1,5 @@
 import type { StateType } from './schemas.ts';
-import { checkLimit, compact } from './wire.ts';
+import { checkLimit, compact, toIsoDateTime } from './wire.ts';
 
 /** Sort orders of `POST /flow_runs/filter`. */
 export type FlowRunSort =
@@ -28,6 +28,8 @@ export interface FlowRunFilterInput {
   stateNames?: readonly string[];
   /** `flow_runs.start_time.is_null_`: `true` for runs the engine never started. */
   startTimeIsNull?: boolean;
+  /** `flow_runs.end_time.after_`: runs that ended (reached a final state) at or after this time. */
+  endTimeAfter?: Date;
   /** `flow_runs.deployment_id.any_` */
   deploymentIds?: readonly string[];
   /** `work_pools.name.any_` */
@@ -65,8 +67,16 @@ export const toFlowRunFilterBody = (filter: FlowRunFilterInput): Record<string, 
   );
   const startTime =
     filter.startTimeIsNull === undefined ? undefined : { is_null_: filter.startTimeIsNull };
+  const endTime =
+    filter.endTimeAfter === undefined ? undefined : { after_: toIsoDateTime(filter.endTimeAfter) };
   const flowRuns = nonEmpty(
-    compact({ id, state, start_time: startTime, deployment_id: anyOf(filter.deploymentIds) })
+    compact({
+      id,
+      state,
+      start_time: startTime,
+      end_time: endTime,
+      deployment_id: anyOf(filter.deploymentIds),
+    })
   );
   const workPools = filter.workPoolNames && { name: anyOf(filter.workPoolNames) };
   const workPoolQueues = filter.workQueueNames && { name: anyOf(filter.workQueueNames) };

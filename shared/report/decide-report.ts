@@ -5,6 +5,7 @@
  *
  * | ECS status                      | run state                                           | action                                  |
  * | ------------------------------- | --------------------------------------------------- | --------------------------------------- |
+ * | any                             | task created before the current attempt's claim     | nothing (an older attempt's task)       |
  * | any                             | `infrastructure_pid` names another task             | nothing (a stale task of this run)      |
  * | PROVISIONING/PENDING/ACTIVATING | PENDING, not yet InfrastructurePending              | propose PENDING `InfrastructurePending` |
  * | PROVISIONING/PENDING/ACTIVATING | InfrastructurePending, no pid                       | record `infrastructure_pid`             |
@@ -19,10 +20,20 @@
  * | STOPPED                         | PENDING or RUNNING (any exit code)                  | propose CRASHED with the diagnosis      |
  * | other statuses                  | (not read)                                          | nothing (wait for STOPPED)              |
  *
+ * Attempts: a run keeps its id and its `infrastructure_pid` across retries and reschedules, so the
+ * pid alone cannot tell whose event this is. `attempt` is the current attempt's claim
+ * (`current-claim.ts`); the task says which attempt it was started for (its attempt marker, or
+ * for a task of the previous release its creation time against the claim's). An older attempt's
+ * task never touches the run (a Spot task's late STOPPED after the run was rescheduled and claimed
+ * again, a retried run's old task reporting late). For the current attempt's task a pid naming
+ * another task is an older attempt's, left stale until the launcher records the new one (treated as
+ * no pid). With nothing known of the current attempt, the pid alone decides, as before.
+ *
  * At most one Prefect write per event: recording a missing `infrastructure_pid` waits for an event
  * that proposes nothing (the next one: PENDING after PROVISIONING, RUNNING after PENDING), which
  * keeps every event within two Prefect calls. The launcher normally records it first anyway.
  */
+import { attemptOfTask } from '../ecs/attempt-marker.ts';
 import { infrastructurePid, parseInfrastructurePid } from '../ecs/infrastructure-pid.ts';
 import type { FlowRun, StateType } from '../prefect/schemas.ts';
 import {
@@ -62,14 +73,58 @@ export type ReportAction =
 const FINAL: ReadonlySet<StateType> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
 const STARTING: ReadonlySet<string> = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
-type Ownership = 'this-task' | 'unrecorded' | 'other-task';
+type Ownership = 'this-task' | 'unrecorded' | 'other-task' | 'older-attempt';
 
-/** Whether the run's `infrastructure_pid` is this task (compared by task id, so ARN formats agree). */
-const ownership = (pid: string | null, taskArn: string): Ownership => {
+/** What is known of the run's current attempt: its claim (`current-claim.ts`). */
+export interface AttemptView {
+  /** The claim's transition id; `undefined`: unknown. */
+  transitionId?: string | null | undefined;
+  /** When it was claimed; `undefined`: unknown. */
+  claimedAt: Date | undefined;
+}
+
+/**
+ * Whether the event's task was started for the current attempt: by its attempt marker when it
+ * carries one (`attempt-marker.ts`), else (a task of the previous release) by its creation after
+ * the claim. `undefined` when nothing is known of the current attempt.
+ */
+const ofCurrentAttempt = (
+  event: TaskStateChangeEvent,
+  attempt: AttemptView
+): boolean | undefined => {
+  const marker = attemptOfTask(event.detail.overrides);
+  if (marker !== undefined && attempt.transitionId) return marker === attempt.transitionId;
+  const createdAt = Date.parse(event.detail.createdAt);
+  const claimedAt = attempt.claimedAt?.getTime();
+  if (claimedAt === undefined || Number.isNaN(claimedAt) || Number.isNaN(createdAt)) {
+    return undefined;
+  }
+  return createdAt >= claimedAt;
+};
+
+/**
+ * Whose event this is: an older attempt's task, the run's recorded task, a task of the current
+ * attempt not recorded yet, or another task (compared by task id, so ARN formats agree).
+ */
+const ownership = (
+  pid: string | null,
+  event: TaskStateChangeEvent,
+  attempt: AttemptView
+): Ownership => {
+  const current = ofCurrentAttempt(event, attempt);
+  if (current === false) return 'older-attempt';
   if (!pid) return 'unrecorded';
   const parsed = parseInfrastructurePid(pid);
-  return parsed && taskIdOf(parsed.taskArn) === taskIdOf(taskArn) ? 'this-task' : 'other-task';
+  if (parsed && taskIdOf(parsed.taskArn) === taskIdOf(event.detail.taskArn)) return 'this-task';
+  // A task of the current attempt while the pid names another: the pid is an older attempt's.
+  return current === true ? 'unrecorded' : 'other-task';
 };
+
+/** Whether an action depends on whose attempt the event is, when no claim time was known. */
+export const needsAttemptCheck = (action: ReportAction): boolean =>
+  action.kind !== 'nothing' || action.reason.startsWith(OTHER_TASK_REASON);
+
+const OTHER_TASK_REASON = "the run's infrastructure_pid names another task";
 
 const nothing = (reason: string): ReportAction => ({ kind: 'nothing', reason });
 
@@ -190,14 +245,23 @@ export const decideWithoutRun = (event: TaskStateChangeEvent): ReportAction | un
  * decideReport(runningRun, lateProvisioningEvent);
  * // { kind: 'nothing', reason: 'the run is RUNNING; a PROVISIONING task must not move it back to PENDING' }
  */
-export const decideReport = (run: RunView, event: TaskStateChangeEvent): ReportAction => {
+export const decideReport = (
+  run: RunView,
+  event: TaskStateChangeEvent,
+  attempt: AttemptView = { transitionId: undefined, claimedAt: undefined }
+): ReportAction => {
   const early = decideWithoutRun(event);
   if (early) return early;
   const { state } = run;
   if (!state) return nothing('the run has no state');
-  const owner = ownership(run.infrastructure_pid, event.detail.taskArn);
+  const owner = ownership(run.infrastructure_pid, event, attempt);
+  if (owner === 'older-attempt') {
+    return nothing(
+      `the task was started for an older attempt of the run (the current attempt was claimed at ${attempt.claimedAt?.toISOString() ?? 'an unknown time'})`
+    );
+  }
   if (owner === 'other-task') {
-    return nothing(`the run's infrastructure_pid names another task (${run.infrastructure_pid})`);
+    return nothing(`${OTHER_TASK_REASON} (${run.infrastructure_pid})`);
   }
   const status = event.detail.lastStatus;
   if (STARTING.has(status)) return starting(event, owner, state.type, state.name);

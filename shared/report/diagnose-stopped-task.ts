@@ -5,6 +5,7 @@
  * IAM permission to change. Stop codes and reason prefixes:
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
  */
+import { SIGTERM_BEHAVIOR_VARIABLE } from '../ecs/container-overrides.ts';
 import { CrashCause } from '../observability.ts';
 import { explainExitCode } from './exit-codes.ts';
 import { flowContainers } from './flow-run-id-from-event.ts';
@@ -186,6 +187,14 @@ const exitedSidecar = (detail: Detail, flow: TaskContainer[]): TaskContainer | u
 const exits = (containers: TaskContainer[]): string =>
   containers.map((container) => `${quote(container.name)} (${withReason(container)})`).join(', ');
 
+/** Whether the task's overrides told the engine to reschedule the run on SIGTERM. */
+const reschedulesOnSigterm = (detail: Detail): boolean =>
+  detail.overrides.containerOverrides.some((override) =>
+    (override.environment ?? []).some(
+      (item) => item.name === SIGTERM_BEHAVIOR_VARIABLE && item.value === 'reschedule'
+    )
+  );
+
 /**
  * Diagnoses a STOPPED task. Checked in this order: image pull, resource initialisation (secrets,
  * logs, network interface, volumes), other TaskFailedToStart, out of memory (an OutOfMemoryError
@@ -223,7 +232,9 @@ export const diagnoseStoppedTask = (event: { detail: Detail }): StoppedTaskDiagn
       return {
         cause: CrashCause.SpotInterruption,
         message: `ECS task ${task} was stopped because AWS reclaimed its Spot capacity${stopped}.`,
-        fix: 'Set retries on the flow so Prefect runs it again; run it on FARGATE rather than FARGATE_SPOT (the `capacity_provider_strategy` job variable) if it must not be interrupted; or set PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule in the `env` job variable so interrupted runs are rescheduled.',
+        fix: reschedulesOnSigterm(detail)
+          ? 'The task ran with PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule (the launcher sets it on Spot), so a flow interrupted while running reschedules itself and is launched again; this one did not (its flow had not started yet, or did not report within the two-minute warning). Retry it from the UI; set retries on the flow; or run it on FARGATE rather than FARGATE_SPOT (the `capacity_provider_strategy` job variable) if it must not be interrupted.'
+          : 'Set PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule in the `env` job variable (the task ran with another value) so interrupted runs are rescheduled and launched again; set retries on the flow; or run it on FARGATE rather than FARGATE_SPOT (the `capacity_provider_strategy` job variable) if it must not be interrupted.',
       };
     case 'UserInitiated':
       return {

@@ -6,21 +6,30 @@
  *
  * Prefect calls per event: 0 for a task that is not a flow run's or an event that cannot change
  * anything (a task ECS is stopping), 1 (read) when nothing changes, 2 (read + write) otherwise, plus
- * the `POST /logs/` of a forwarded tail.
+ * the `POST /logs/` of a forwarded tail, plus one read of the state history when the run is past
+ * its claim and the decision depends on which attempt the task belongs to (a crash, a cancel, a
+ * task that is not the recorded one).
  *
  * Errors: Prefect failures propagate (the handler fails and EventBridge/Lambda retry the event;
  * the transition id makes the retry safe), except a run that no longer exists. The log tail is best
  * effort (logged); a retryable ECS failure while deregistering propagates.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { attemptOfRun, attemptOfTask } from '../ecs/attempt-marker.ts';
 import type { EcsApi, EcsTaskCleanup } from '../ecs/ecs-api.ts';
 import { isRetryable } from '../errors/is-retryable.ts';
+import { claimOfCurrentState, latestClaim } from '../launch/current-claim.ts';
 import { type LaunchLogger, withLogKeys } from '../launch/launch-logger.ts';
 import { CrashCause, MetricName, recordCount, recordRunCrashed } from '../observability.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import { isNotFound } from '../prefect/prefect-api-error.ts';
 import type { FlowRun, SetStateStatus } from '../prefect/schemas.ts';
-import { decideReport, decideWithoutRun, type ReportAction } from './decide-report.ts';
+import {
+  decideReport,
+  decideWithoutRun,
+  needsAttemptCheck,
+  type ReportAction,
+} from './decide-report.ts';
 import { type DeregisterOutcome, deregisterIfTagged } from './deregister-if-tagged.ts';
 import { flowRunIdFromEvent } from './flow-run-id-from-event.ts';
 import { forwardLogTail, type LogTailResult } from './forward-log-tail.ts';
@@ -31,7 +40,10 @@ import { transitionIdFromEventId } from './transition-id.ts';
 
 /** I/O of {@link syncTaskState}. */
 export interface SyncTaskStateDeps {
-  prefect: Pick<PrefectClient, 'readFlowRun' | 'setFlowRunState' | 'updateFlowRun' | 'createLogs'>;
+  prefect: Pick<
+    PrefectClient,
+    'readFlowRun' | 'readFlowRunStates' | 'setFlowRunState' | 'updateFlowRun' | 'createLogs'
+  >;
   ecs: Pick<EcsApi, 'describeTaskDefinition'> & EcsTaskCleanup;
   logs: LogReader;
   /** Powertools' `Logger` fits; every line of an event carries `flow_run_id`. */
@@ -60,13 +72,42 @@ export interface SyncOutcome {
 const runState = (run: FlowRun): string =>
   run.state ? `${run.state.type}${run.state.name ? ` (${run.state.name})` : ''}` : 'no state';
 
+/**
+ * Decides knowing the run's current attempt: from its state when it is the claim, else from its
+ * attempt label (both already read), else (a server without labels, a task of the previous
+ * release without a marker) from the state history, read only when the answer matters: the
+ * decision would write, or the pid names another task that may be an older attempt's.
+ */
+const decide = async (
+  event: TaskStateChangeEvent,
+  run: FlowRun,
+  deps: SyncTaskStateDeps
+): Promise<ReportAction> => {
+  const current = claimOfCurrentState(run);
+  const action = decideReport(run, event, {
+    transitionId: current ? current.transitionId : attemptOfRun(run.labels),
+    claimedAt: current?.claimedAt,
+  });
+  // The claim state says everything; a marked task and the attempt label say whose task it is.
+  if (current) return action;
+  if (attemptOfTask(event.detail.overrides) !== undefined && attemptOfRun(run.labels)) {
+    return action;
+  }
+  if (!needsAttemptCheck(action)) return action;
+  const claim = latestClaim(await deps.prefect.readFlowRunStates(run.id));
+  return decideReport(run, event, {
+    transitionId: claim?.transitionId,
+    claimedAt: claim?.claimedAt,
+  });
+};
+
 const apply = async (
   event: TaskStateChangeEvent,
   flowRunId: string,
   run: FlowRun,
   deps: SyncTaskStateDeps
 ): Promise<SyncOutcome> => {
-  const action = decideReport(run, event);
+  const action = await decide(event, run, deps);
   const outcome: SyncOutcome = { flowRunId, action: action.kind, reason: action.reason };
   if (action.kind === 'record-infrastructure-pid') {
     await deps.prefect.updateFlowRun(flowRunId, { infrastructurePid: action.infrastructurePid });

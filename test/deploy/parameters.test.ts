@@ -5,6 +5,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
+import { loadPollerConfig } from '../../shared/poll/poller-config.ts';
 import { loadWebhookConfig } from '../../shared/webhook/webhook-config.ts';
 import { runGuard } from './cfn-guard.ts';
 import {
@@ -47,6 +48,7 @@ const PARAMS = {
   launchLatencyAlarmSeconds: '30',
   launchRetryDeadlineSeconds: '3600',
   orphanAfterSeconds: '1200',
+  cancelLookbackSeconds: '7200',
 };
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -110,6 +112,9 @@ describe('bring your own secrets, roles, clusters and topic', () => {
       launchRetryDeadlineSeconds: 3600,
     });
     expect(webhook.webhook.secret).toEqual({ kind: 'secretArn', secretArn: WEBHOOK_SECRET });
+    expect(
+      loadPollerConfig(functionEnvironment(deployed, 'PollerLambdaFunction', REGION)).poll
+    ).toMatchObject({ orphanAfterSeconds: 1200, cancelLookbackSeconds: 7200 });
     expect(webhook.workQueues).toEqual(['default', 'urgent']);
     expect(environment.POWERTOOLS_SERVICE_NAME).toBe('prefect-ecs-serverless-prod');
   });
@@ -226,6 +231,8 @@ describe('parameters osls refuses', () => {
       'launchLeadSeconds=90',
       '--param',
       'launchRetryDeadlineSeconds=1800',
+      '--param',
+      'cancelLookbackSeconds=30',
     ]);
     // Assess
     expect(outcome.exitCode).not.toBe(0);
@@ -237,6 +244,9 @@ describe('parameters osls refuses', () => {
       'prefectApiSecretArn: must be the full ARN of a Secrets Manager secret'
     );
     expect(outcome.output).toContain('launchLeadSeconds: must not exceed pollPrefetchSeconds');
+    expect(outcome.output).toContain(
+      'cancelLookbackSeconds: must be a whole number from 60 to 86400, got "30"'
+    );
     expect(outcome.output).toContain(
       'orphanAfterSeconds: × (orphanMaxRequeues + 1) is 1200 s and must exceed'
     );

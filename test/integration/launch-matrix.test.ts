@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLauncherHandler, type LauncherHandler } from '../../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { ATTEMPT_VARIABLE } from '../../shared/ecs/attempt-marker.ts';
+import { claimClientToken } from '../../shared/ecs/client-token.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { credentials, ecsClient, setUpFargate } from '../standins/ecs/fixtures.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
@@ -72,6 +74,8 @@ interface Ctx {
   givenArn: string;
   defaultSubnets: string[];
   vpc: { id: string; subnets: string[]; securityGroup: string };
+  /** The claim the run was launched for (its attempt). */
+  transitionId: string;
 }
 
 /** One row: job variables per layer, and how the expected inputs differ from the Fargate default. */
@@ -262,6 +266,7 @@ const expectedEnvironment = (row: Case, c: Ctx, apiUrl: string): Pair[] =>
       PREFECT__FLOW_NAME: `${c.deployment.name}-flow`,
       PREFECT__DEPLOYMENT_ID: c.deployment.id,
       PREFECT__DEPLOYMENT_NAME: c.deployment.name,
+      [ATTEMPT_VARIABLE]: c.transitionId,
       ...row.env,
     }).flatMap(([name, value]) => (value === null ? [] : [{ name, value }]))
   );
@@ -384,15 +389,22 @@ describe.each(TEMPLATES)('launch matrix, %s default template', (template) => {
     const transitionId = randomUUID();
     const details = { state_details: { transition_id: transitionId } };
     const claim = { type: 'PENDING', name: 'Pending', ...details };
-    expect((await proposeState(prefect.apiUrl, run.id, claim, false, auth)).status).toBe('ACCEPT');
-    const message = { flowRunId: run.id, workPool: pool, transitionId, scheduledTime: new Date() };
+    const claimed = await proposeState(prefect.apiUrl, run.id, claim, false, auth);
+    expect(claimed.status).toBe('ACCEPT');
+    const message = {
+      flowRunId: run.id,
+      workPool: pool,
+      transitionId,
+      scheduledTime: new Date(),
+      claimedAt: String(claimed.state?.timestamp),
+    };
     const since = [aws.callsTo('RegisterTaskDefinition').length, aws.callsTo('RunTask').length];
     // Act
     const response = await handler(sqsEvent(JSON.stringify(buildLaunchMessage(message))));
     expect(response.batchItemFailures).toEqual([]);
     const family = `prefect_matrix-${template.replaceAll('.', '-')}_${deployment.id}`;
     return {
-      ctx: { ...early, run, deployment, family } satisfies Ctx,
+      ctx: { ...early, run, deployment, family, transitionId } satisfies Ctx,
       registered: aws.callsTo('RegisterTaskDefinition').slice(since[0]),
       runs: aws.callsTo('RunTask').slice(since[1]),
     };
@@ -425,7 +437,7 @@ describe.each(TEMPLATES)('launch matrix, %s default template', (template) => {
       taskDefinition: output?.taskDefinition?.taskDefinitionArn,
       launchType: 'FARGATE',
       ...awsvpc(ctx.defaultSubnets),
-      clientToken: ctx.run.id,
+      clientToken: claimClientToken(ctx.run.id, ctx.transitionId),
       startedBy: `prefect/${ctx.run.id}`,
       ...row.runTask?.(ctx),
     });

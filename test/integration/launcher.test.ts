@@ -24,6 +24,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { createLauncherHandler, type LauncherHandler } from '../../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { claimClientToken } from '../../shared/ecs/client-token.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
@@ -164,8 +165,30 @@ const claimedRun = async (deploymentId: string) => {
     workPool: POOL,
     transitionId,
     scheduledTime: new Date(),
+    claimedAt: String(claim.state?.timestamp),
   });
   return { run, transitionId, body: JSON.stringify(message) };
+};
+
+/** Claims a run again as the poller does after a retry or reschedule (a new attempt). */
+const claimAgain = async (flowRunId: string) => {
+  const transitionId = randomUUID();
+  const claim = await proposeState(
+    prefect.apiUrl,
+    flowRunId,
+    { type: 'PENDING', name: 'Pending', state_details: { transition_id: transitionId } },
+    false,
+    auth
+  );
+  expect(claim.status).toBe('ACCEPT');
+  const message = buildLaunchMessage({
+    flowRunId,
+    workPool: POOL,
+    transitionId,
+    scheduledTime: new Date(),
+    claimedAt: String(claim.state?.timestamp),
+  });
+  return { transitionId, body: JSON.stringify(message) };
 };
 
 /** Sends bodies to the launch queue and receives exactly those messages. */
@@ -264,7 +287,7 @@ describe('launcher: one launch', () => {
     // Prepare
     const { handler } = await createLauncher();
     const deployment = await seedDeployment();
-    const { run, body } = await claimedRun(deployment.id);
+    const { run, body, transitionId } = await claimedRun(deployment.id);
     const messages = await enqueue([body]);
     // Act
     const response = await invoke(handler, messages);
@@ -273,7 +296,7 @@ describe('launcher: one launch', () => {
     const calls = runTaskCallsFor(run.id);
     expect(calls).toHaveLength(1);
     const input = calls[0]?.input as Record<string, unknown>;
-    expect(input.clientToken).toBe(run.id);
+    expect(input.clientToken).toBe(claimClientToken(run.id, transitionId));
     expect(input.startedBy).toBe(`prefect/${run.id}`);
     expect(input.cluster).toBe(CLUSTER);
     const [task] = tasksOf(run.id);
@@ -340,11 +363,21 @@ describe('launcher: exactly one task per claim', () => {
     const messages = await enqueue([body]);
     // Act
     for (let i = 0; i < 3; i++) await invoke(handler, messages);
-    // Assess
+    // Assess: each delivery asks ECS with the attempt's token and gets the same task back; only
+    // the first records it and logs it.
     expect(tasksOf(run.id)).toHaveLength(1);
-    expect(runTaskCallsFor(run.id)).toHaveLength(1);
+    const tokens = runTaskCallsFor(run.id).map(
+      (call) => (call.input as { clientToken?: string }).clientToken
+    );
+    expect(tokens).toHaveLength(3);
+    expect(new Set(tokens).size).toBe(1);
     const after = await readFlowRun(prefect.apiUrl, run.id, auth);
     expect(after.infrastructure_pid).toBe(`${CLUSTER}::${tasksOf(run.id)[0]?.taskArn}`);
+    const pidWrites = prefectRequestsFor(run.id).filter(
+      (request) => request.method === 'PATCH' && request.path === `/flow_runs/${run.id}`
+    );
+    expect(pidWrites).toHaveLength(1);
+    expect(logsFor(run.id).filter((line) => /Created ECS task/.test(line.message))).toHaveLength(1);
   });
 
   it('starts one task when two launchers take the same message at once', async () => {
@@ -416,8 +449,9 @@ describe('launcher: exactly one task per claim', () => {
     expect(after.infrastructure_pid).toBe(`${CLUSTER}::${tasksOf(run.id)[0]?.taskArn}`);
   });
 
-  it('starts a new task when a crashed run is retried, not the old one (clientToken reuse)', async () => {
-    // Prepare: a run launched, crashed, then retried by the user and claimed again.
+  it('starts a new task when a crashed run is retried, whatever pid the first attempt left', async () => {
+    // Prepare: a run launched and crashed; the user presses Retry (forced AwaitingRetry; Prefect
+    // keeps the old infrastructure_pid) and the poller claims it again.
     const { handler } = await createLauncher();
     const deployment = await seedDeployment();
     const first = await claimedRun(deployment.id);
@@ -431,49 +465,47 @@ describe('launcher: exactly one task per claim', () => {
       false,
       auth
     );
-    await proposeState(
-      prefect.apiUrl,
-      first.run.id,
-      {
-        type: 'SCHEDULED',
-        name: 'AwaitingRetry',
-        state_details: { scheduled_time: new Date().toISOString() },
-      },
-      true,
-      auth
-    );
-    // clear the old pid as Prefect does not; the launcher requires none
-    await fetch(`${prefect.apiUrl}/flow_runs/${first.run.id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
-      body: JSON.stringify({ infrastructure_pid: null }),
-    });
-    const transitionId = randomUUID();
-    await proposeState(
-      prefect.apiUrl,
-      first.run.id,
-      { type: 'PENDING', name: 'Pending', state_details: { transition_id: transitionId } },
-      false,
-      auth
-    );
-    const body = JSON.stringify(
-      buildLaunchMessage({
-        flowRunId: first.run.id,
-        workPool: POOL,
-        transitionId,
-        scheduledTime: new Date(),
-      })
-    );
+    expect((await user.retry(prefect.apiUrl, first.run.id, auth)).status).toBe('ACCEPT');
+    const retried = await readFlowRun(prefect.apiUrl, first.run.id, auth);
+    expect(retried.infrastructure_pid).toBe(`${CLUSTER}::${oldTask?.taskArn}`);
+    const second = await claimAgain(first.run.id);
     // Act
-    const response = await invoke(handler, await enqueue([body]));
+    const response = await invoke(handler, await enqueue([second.body]));
     // Assess
     expect(response.failed).toEqual([]);
     const tasks = tasksOf(first.run.id);
     expect(tasks).toHaveLength(2);
     const newTask = tasks.find((task) => task.taskArn !== oldTask?.taskArn);
     expect(newTask?.lastStatus).not.toBe('STOPPED');
+    expect(newTask?.clientToken).toBe(claimClientToken(first.run.id, second.transitionId));
     const after = await readFlowRun(prefect.apiUrl, first.run.id, auth);
     expect(after.infrastructure_pid).toBe(`${CLUSTER}::${newTask?.taskArn}`);
+  });
+
+  it('launches a message of the previous release (no claimed_at), finding again a task its launcher started', async () => {
+    // Prepare: the previous launcher ran RunTask with the flow run id as token, then died.
+    const { handler } = await createLauncher();
+    const deployment = await seedDeployment();
+    const { run, transitionId } = await claimedRun(deployment.id);
+    const legacyBody = JSON.stringify({
+      flow_run_id: run.id,
+      work_pool: POOL,
+      transition_id: transitionId,
+      scheduled_time: new Date().toISOString(),
+      attempt: 1,
+    });
+    const messages = await enqueue([legacyBody]);
+    prefect.faults.inject({ method: 'PATCH', path: `/flow_runs/${run.id}`, status: 500 });
+    expect((await invoke(handler, messages)).failed).toHaveLength(1);
+    const [task] = tasksOf(run.id);
+    // Act: the same old-shape message delivered again
+    const response = await invoke(handler, await redeliver(messages));
+    // Assess: its token was the flow run id, and no second task was started
+    expect(response.failed).toEqual([]);
+    expect(task?.clientToken).toBe(run.id);
+    expect(tasksOf(run.id)).toHaveLength(1);
+    const after = await readFlowRun(prefect.apiUrl, run.id, auth);
+    expect(after.infrastructure_pid).toBe(`${CLUSTER}::${task?.taskArn}`);
   });
 });
 
@@ -600,7 +632,7 @@ describe('launcher: failures', () => {
     expect(response.failed).toEqual([]);
     const after = await readFlowRun(prefect.apiUrl, run.id, auth);
     expect(after.state_type).toBe('CRASHED');
-    expect(after.state?.message).toMatch(/RESOURCE:CPU.*gave up/);
+    expect(after.state?.message).toMatch(/RESOURCE:CPU.*and has given up/);
   });
 
   it('cancels the run when its deployment was deleted', async () => {
@@ -693,8 +725,8 @@ describe('launcher: per-run requests', () => {
     expect(made).toEqual([
       `GET /flow_runs/${run.id}`,
       `GET /deployments/${deployment.id}`,
+      `PATCH /flow_runs/${run.id}/labels`, // the attempt label, before RunTask (no poller here)
       `PATCH /flow_runs/${run.id}`,
-      `PATCH /flow_runs/${run.id}/labels`,
       'POST /logs/',
     ]);
     expect(prefectRequestsFor(run.id)).toHaveLength(5);

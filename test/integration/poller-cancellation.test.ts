@@ -127,8 +127,9 @@ describe('poller: cancellation sweep', () => {
   });
 
   it('counts the cancellations, asks ECS once per cluster, forces CANCELLED after re-reading', () => {
-    expect(result.pools[0]).toMatchObject({ cancelled: 5, errors: [] });
-    expect(world.aws?.callsTo('DescribeTasks')).toHaveLength(1);
+    expect(result.pools[0]).toMatchObject({ cancelled: 5, stopped: 0, errors: [] });
+    // Once for the CANCELLING runs, once for the runs now CANCELLED (whose tasks it stops no more).
+    expect(world.aws?.callsTo('DescribeTasks')).toHaveLength(2);
     const cancels = world.prefect.requests.filter(
       (r) =>
         r.path.endsWith('/set_state') &&

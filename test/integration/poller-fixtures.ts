@@ -148,6 +148,7 @@ export const startPollerWorld = async (options: WorldOptions = {}): Promise<Poll
           limit: POLLER_DEFAULTS.limit,
           orphanAfterSeconds: POLLER_DEFAULTS.orphanAfterSeconds,
           maxRequeues: POLLER_DEFAULTS.maxRequeues,
+          cancelLookbackSeconds: POLLER_DEFAULTS.cancelLookbackSeconds,
           ...optionOverrides,
         },
       } as PollerDeps & { logger: ReturnType<typeof createMemoryLogger> };

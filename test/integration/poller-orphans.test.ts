@@ -3,13 +3,18 @@
  * re-enqueued (recognised by the claim marker, or by the worker label under a PENDING sub-state),
  * at most ORPHAN_MAX_REQUEUES times, then CRASHED saying what was tried.
  */
+import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ATTEMPT_VARIABLE } from '../../shared/ecs/attempt-marker.ts';
 import { checkClaim } from '../../shared/launch/claim.ts';
+import type { LaunchMessage } from '../../shared/launch/launch-message.ts';
 import { pollPools } from '../../shared/poll/poll-pools.ts';
 import { summarizePoll } from '../../shared/poll/poll-result.ts';
 import { LAST_REQUEUE_LABEL, REQUEUES_LABEL } from '../../shared/poll/run-labels.ts';
 import type { QueueSender } from '../../shared/queue/queue-sender.ts';
-import { proposeState } from '../standins/prefect/actors.ts';
+import { credentials, type FargateSetup, setUpFargate } from '../standins/ecs/fixtures.ts';
+import type { AwsStandin } from '../standins/ecs/types.ts';
+import { proposeState, user } from '../standins/prefect/actors.ts';
 import { type PollerWorld, seedRuns, startPollerWorld } from './poller-fixtures.ts';
 
 /** SQS refusing everything (an outage longer than the sender's retries). */
@@ -143,8 +148,13 @@ describe('poller: orphan sweep', () => {
         .map((q) => q.message.flow_run_id)
         .sort()
     ).toEqual([launched, ahead[0]?.id ?? ''].sort());
+    // Launched: its task recorded, and the reporter's InfrastructurePending on top.
     await world.admin.updateFlowRun(launched, {
       infrastructurePid: 'prefect::arn:aws:ecs:us-east-1:123456789012:task/prefect/abc',
+    });
+    await proposeState(world.prefect.apiUrl, launched, {
+      type: 'PENDING',
+      name: 'InfrastructurePending',
     });
     world.purge();
     // Act: long past the threshold for the due runs, still before the prefetched one is due.
@@ -157,5 +167,105 @@ describe('poller: orphan sweep', () => {
     world.clock?.advance(501);
     expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(1);
     expect(world.launches()[0]?.message.flow_run_id).toBe(ahead[0]?.id);
+  });
+});
+
+describe('poller: orphan sweep, attempts', () => {
+  let world: PollerWorld;
+  let ecs: ECSClient;
+  let fargate: FargateSetup;
+  beforeEach(async () => {
+    world = await startPollerWorld({ aws: true });
+    ecs = new ECSClient({ region: world.aws?.region, endpoint: world.aws?.url, credentials });
+    fargate = await setUpFargate(world.aws as AwsStandin, ecs);
+  });
+  afterEach(async () => {
+    ecs.destroy();
+    await world.close();
+  });
+
+  /** RunTask for an attempt, as the launcher starts it, and its pid recorded on the run. */
+  const launchAttempt = async (flowRunId: string, attempt: string): Promise<string> => {
+    const { tasks } = await ecs.send(
+      new RunTaskCommand(
+        fargate.runInput({
+          startedBy: `prefect/${flowRunId}`,
+          overrides: {
+            containerOverrides: [
+              { name: 'prefect', environment: [{ name: ATTEMPT_VARIABLE, value: attempt }] },
+            ],
+          },
+        })
+      )
+    );
+    const taskArn = tasks?.[0]?.taskArn ?? '';
+    await world.admin.updateFlowRun(flowRunId, {
+      infrastructurePid: `${fargate.cluster}::${taskArn}`,
+    });
+    return taskArn;
+  };
+
+  it("re-enqueues a claimed second attempt that carries the first attempt's pid, and leaves one with its own task", async () => {
+    // Prepare: two runs, each launched, crashed and retried from the UI, then claimed again.
+    const { runs } = await seedRuns(world, { count: 2 });
+    const [stale, own] = runs.map((run) => run.id) as [string, string];
+    await pollPools({}, world.deps());
+    for (const queued of world.launches()) {
+      const id = queued.message.flow_run_id;
+      const taskArn = await launchAttempt(id, queued.message.transition_id);
+      await world.aws?.ecs.runToCompletion(taskArn, { exitCode: 1 });
+      await proposeState(world.prefect.apiUrl, id, { type: 'CRASHED', name: 'Crashed' });
+      expect((await user.retry(world.prefect.apiUrl, id)).status).toBe('ACCEPT');
+    }
+    world.purge();
+    await pollPools({}, world.deps());
+    const second = new Map(world.launches().map((q) => [q.message.flow_run_id, q.message]));
+    expect([...second.keys()].sort()).toEqual([stale, own].sort());
+    // The second attempt of `own` got its task; the message of `stale` was lost.
+    await launchAttempt(own, second.get(own)?.transition_id ?? '');
+    world.purge();
+    const describedBefore = world.aws?.callsTo('DescribeTasks').length ?? 0;
+    // Act
+    world.clock?.advance(301);
+    const result = await pollPools({}, world.deps());
+    // Assess
+    expect(summarizePoll(result)).toMatchObject({ requeued: 1, crashed: 0, errors: 0 });
+    const [requeued] = world.launches();
+    expect(requeued?.message).toMatchObject({
+      flow_run_id: stale,
+      transition_id: second.get(stale)?.transition_id,
+      attempt: 2,
+    });
+    expect(requeued?.message.claimed_at).toBe(second.get(stale)?.claimed_at);
+    const run = await world.admin.readFlowRun(stale);
+    expect(run.infrastructure_pid).not.toBeNull();
+    expect(checkClaim(run, requeued?.message as LaunchMessage)).toEqual({
+      owned: true,
+      via: 'transition_id',
+    });
+    expect((world.aws?.callsTo('DescribeTasks').length ?? 0) - describedBefore).toBe(1);
+  });
+
+  it('counts re-enqueues per attempt: a retried run starts again from none', async () => {
+    // Prepare: the first attempt used up its re-enqueues and was crashed by the sweep.
+    const { runs } = await seedRuns(world, { count: 1 });
+    const id = runs[0]?.id ?? '';
+    await pollPools({}, world.deps());
+    world.purge();
+    const deps = world.deps({ options: { maxRequeues: 1 } });
+    world.clock?.advance(301);
+    expect(summarizePoll(await pollPools({}, deps)).requeued).toBe(1);
+    world.purge();
+    world.clock?.advance(301);
+    expect(summarizePoll(await pollPools({}, deps)).crashed).toBe(1);
+    expect((await user.retry(world.prefect.apiUrl, id)).status).toBe('ACCEPT');
+    // Act: the retry is claimed; its message is lost too
+    await pollPools({}, deps);
+    world.purge();
+    world.clock?.advance(301);
+    const result = await pollPools({}, deps);
+    // Assess: re-enqueued, not crashed at once
+    expect(summarizePoll(result)).toMatchObject({ requeued: 1, crashed: 0 });
+    expect((await world.admin.readFlowRun(id)).labels[REQUEUES_LABEL]).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import { createPrefectClient, type PrefectClient } from '../../shared/prefect/cl
 import { resolveClientOptions } from '../../shared/prefect/client-options.ts';
 import { createHttpTransport } from '../../shared/prefect/http.ts';
 import { PrefectApiError } from '../../shared/prefect/prefect-api-error.ts';
+import { user } from '../standins/prefect/actors.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
 
 const AUTH_STRING = 'admin:integration-secret-pass';
@@ -300,6 +301,43 @@ describe('Prefect client against the stand-in: claiming a run', () => {
       message: 'Deployment no longer exists, cancelled run.',
     });
     expect(crashed.status).toBe('ABORT');
+  });
+});
+
+describe('Prefect client against the stand-in: attempts of one run', () => {
+  it('readFlowRunStates lists the claims of every attempt; endTimeAfter finds ended runs, not retried ones', async () => {
+    // Prepare
+    const { run } = await seedRun('attempts');
+    const since = new Date(Date.now() - 60_000);
+    const auth = {
+      headers: { authorization: `Basic ${Buffer.from(AUTH_STRING).toString('base64')}` },
+    };
+    const firstClaim = await client.setFlowRunState(run.id, { type: 'PENDING' });
+    await client.setFlowRunState(run.id, { type: 'RUNNING' });
+    await client.setFlowRunState(run.id, { type: 'CRASHED', message: 'Task stopped' });
+    const ended = await client.filterFlowRuns({ ids: [run.id], endTimeAfter: since });
+    await user.retry(prefect.apiUrl, run.id, auth);
+    const retried = await client.filterFlowRuns({ ids: [run.id], endTimeAfter: since });
+    const secondClaim = await client.setFlowRunState(run.id, { type: 'PENDING' });
+    // Act
+    const states = await client.readFlowRunStates(run.id);
+    const none = await client.readFlowRunStates('00000000-0000-4000-8000-00000000abcd');
+    // Assess
+    expect(ended.map((r) => r.id)).toEqual([run.id]);
+    expect(retried).toEqual([]);
+    expect(states.map((s) => `${s.type}/${s.name}`)).toEqual([
+      'SCHEDULED/Scheduled',
+      'PENDING/Pending',
+      'RUNNING/Running',
+      'CRASHED/Crashed',
+      'SCHEDULED/AwaitingRetry',
+      'PENDING/Pending',
+    ]);
+    expect(
+      states.filter((s) => s.type === 'PENDING').map((s) => s.state_details.transition_id)
+    ).toEqual([firstClaim.transitionId, secondClaim.transitionId]);
+    expect(states.at(-1)?.id).toBe(secondClaim.state?.id);
+    expect(none).toEqual([]);
   });
 });
 

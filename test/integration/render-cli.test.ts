@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLauncherHandler } from '../../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { claimClientToken } from '../../shared/ecs/client-token.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { createPrefectClient, type PrefectClient } from '../../shared/prefect/client.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
@@ -206,6 +207,7 @@ const launch = async (claimed: Awaited<ReturnType<typeof claimedRun>>) => {
       workPool: claimed.pool,
       transitionId: claimed.transitionId,
       scheduledTime: new Date(),
+      claimedAt: new Date(),
     })
   );
   const event = {
@@ -329,7 +331,7 @@ describe('render --input', () => {
       expect(runTask).toMatchObject({
         cluster: CLUSTER,
         launchType: 'FARGATE',
-        clientToken: claimed.runId,
+        clientToken: claimClientToken(claimed.runId, claimed.transitionId),
         startedBy: `prefect/${claimed.runId}`,
       });
       expect(runTask.tags).toEqual(
@@ -357,7 +359,9 @@ describe('render --input', () => {
     // Assess
     expect(rendered.registerTaskDefinition).toBeNull();
     expect(rendered.runTask.taskDefinition).toBe(arn);
-    expect(rendered.runTask.clientToken).toBe(claimed.runId);
+    expect(rendered.runTask.clientToken).toBe(
+      claimClientToken(claimed.runId, claimed.transitionId)
+    );
     expect(rendered.notes).toContainEqual(
       expect.stringContaining(`task_definition_arn is given (${arn})`)
     );

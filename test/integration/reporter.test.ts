@@ -24,6 +24,7 @@ import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { createReporterHandler, type ReporterHandler } from '../../functions/reporter/handler.ts';
 import { createReporterDeps } from '../../functions/reporter/reporter-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { ATTEMPT_LABEL, ATTEMPT_VARIABLE } from '../../shared/ecs/attempt-marker.ts';
 import { DEREGISTER_TAG_KEY } from '../../shared/ecs/ecs-tags.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { PrefectApiError } from '../../shared/prefect/prefect-api-error.ts';
@@ -44,6 +45,7 @@ import type { AwsStandin, EcsTaskStateChangeEvent } from '../standins/ecs/types.
 import {
   engine,
   type FlowRun,
+  labelFlowRun,
   proposeState,
   readFlowRun,
   seed,
@@ -184,17 +186,30 @@ describe('reporter: task lifecycles through the ECS and Prefect stand-ins', () =
     reporter.lines.length = 0;
   });
 
-  /** A run the poller claimed (PENDING), scheduled a second ago. */
+  /** Each claimed run's claim (its attempt). */
+  const claims = new Map<string, string>();
+
+  /** A run the poller claimed (PENDING, labelled with its attempt), scheduled a second ago. */
   const claimedRun = async (): Promise<string> => {
     const run = await seed.flowRun(prefect.apiUrl, deploymentId, {
       scheduledTime: new Date(Date.now() - 1000),
     });
-    const claim = await proposeState(prefect.apiUrl, run.id, { type: 'PENDING', name: 'Pending' });
+    const transitionId = randomUUID();
+    const claim = await proposeState(prefect.apiUrl, run.id, {
+      type: 'PENDING',
+      name: 'Pending',
+      state_details: { transition_id: transitionId },
+    });
     expect(claim.status).toBe('ACCEPT');
+    await labelFlowRun(prefect.apiUrl, run.id, { [ATTEMPT_LABEL]: transitionId });
+    claims.set(run.id, transitionId);
     return run.id;
   };
 
-  /** RunTask as the launcher calls it: startedBy `prefect/<id>` and the id in the environment. */
+  /**
+   * RunTask as the launcher calls it: startedBy `prefect/<id>`, the id and the attempt marker in
+   * the environment.
+   */
   const launch = async (
     flowRunId: string,
     input: Partial<RunTaskCommandInput> = {}
@@ -207,7 +222,10 @@ describe('reporter: task lifecycles through the ECS and Prefect stand-ins', () =
             containerOverrides: [
               {
                 name: 'prefect',
-                environment: [{ name: 'PREFECT__FLOW_RUN_ID', value: flowRunId }],
+                environment: [
+                  { name: 'PREFECT__FLOW_RUN_ID', value: flowRunId },
+                  { name: ATTEMPT_VARIABLE, value: claims.get(flowRunId) ?? 'none' },
+                ],
               },
             ],
           },
@@ -578,22 +596,41 @@ describe('reporter: every vendored event file through the stand-ins', () => {
     reporter.lines.length = 0;
   });
 
-  /** A run in `state`: PENDING (claimed), RUNNING (engine started) or COMPLETED. */
+  const attempts = new Map<string, string>();
+
+  /** A run in `state`: PENDING (claimed, labelled), RUNNING (engine started) or COMPLETED. */
   const runIn = async (state: 'PENDING' | 'RUNNING' | 'COMPLETED'): Promise<string> => {
     const run = await seed.flowRun(prefect.apiUrl, deploymentId, {
       scheduledTime: new Date(Date.now() - 1000),
     });
-    await proposeState(prefect.apiUrl, run.id, { type: 'PENDING', name: 'Pending' });
+    const transitionId = randomUUID();
+    await proposeState(prefect.apiUrl, run.id, {
+      type: 'PENDING',
+      name: 'Pending',
+      state_details: { transition_id: transitionId },
+    });
+    await labelFlowRun(prefect.apiUrl, run.id, { [ATTEMPT_LABEL]: transitionId });
+    attempts.set(run.id, transitionId);
     if (state !== 'PENDING') await engine.start(prefect.apiUrl, run.id);
     if (state === 'COMPLETED') await engine.complete(prefect.apiUrl, run.id);
     return run.id;
   };
 
-  /** The fixture with its flow run id replaced by a run of the stand-in. */
-  const forRun = (file: string, flowRunId: string): TaskStateChangeEvent =>
-    TaskStateChangeEventSchema.parse(
+  /**
+   * The fixture with its flow run id replaced by a run of the stand-in, and its task marked with
+   * the run's attempt, as the launcher starts tasks (`attempt-marker.ts`).
+   */
+  const forRun = (file: string, flowRunId: string): TaskStateChangeEvent => {
+    const event = TaskStateChangeEventSchema.parse(
       JSON.parse(JSON.stringify(raw(`synthetic/${file}`)).replaceAll(FIXTURE_RUN, flowRunId))
     );
+    const marker = { name: ATTEMPT_VARIABLE, value: attempts.get(flowRunId) ?? 'none' };
+    const [first, ...rest] = event.detail.overrides.containerOverrides;
+    const containerOverrides = first
+      ? [{ ...first, environment: [...(first.environment ?? []), marker] }, ...rest]
+      : [{ name: 'prefect', environment: [marker] }];
+    return { ...event, detail: { ...event.detail, overrides: { containerOverrides } } };
+  };
 
   it.each<
     [

@@ -134,6 +134,34 @@ export const engine = {
       false,
       options
     ),
+  /**
+   * `prefect flow-run execute` on SIGTERM with `PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule`
+   * (an ECS spot interruption): once the engine acknowledged the intent, the supervisor proposes
+   * `AwaitingRetry()` through `propose_state(client, AwaitingRetry(), flow_run_id=id)`, **not
+   * forced**, kills the engine and exits 0 ("Flow run successfully rescheduled."); an ABORT is
+   * swallowed. `AwaitingRetry()` is a SCHEDULED state named "AwaitingRetry" with no message and
+   * `scheduled_time` = the client's now; the client adds `flow_run_id` and a fresh `transition_id`.
+   * Sources: src/prefect/cli/flow_run.py (`execute`, `_termination_intent`),
+   * src/prefect/states.py (`AwaitingRetry`, `Scheduled`), src/prefect/utilities/engine/__init__.py
+   * (`propose_state`, force=False), src/prefect/client/orchestration/_flow_runs/client.py
+   * (`set_flow_run_state`).
+   *
+   * `now` stands for the container's clock (default: the real one); pass the test clock.
+   */
+  reschedule: (apiUrl: string, flowRunId: string, options: ActorOptions & { now?: Date } = {}) =>
+    proposeState(
+      apiUrl,
+      flowRunId,
+      {
+        type: 'SCHEDULED',
+        name: 'AwaitingRetry',
+        message: null,
+        data: null,
+        state_details: { scheduled_time: (options.now ?? new Date()).toISOString() },
+      },
+      false,
+      options
+    ),
 };
 
 /** What a person does in the UI (`ui-v2/src/components/flow-runs/flow-run-actions/*`). */
@@ -145,6 +173,25 @@ export const user = {
       'POST',
       `/flow_runs/${flowRunId}/set_state`,
       { state: { type: 'CANCELLING', name: 'Cancelling' }, force: true },
+      options
+    ),
+  /**
+   * "Retry" (offered for a run in a terminal state that has a deployment): SCHEDULED named
+   * "AwaitingRetry" with the message "Retry from the UI", **forced**, no `state_details` (the
+   * server schedules it now), no `transition_id`. The run keeps its id, `infrastructure_pid` and
+   * `run_count`. Sources: ui-v2/src/components/flow-runs/flow-run-actions/retry-flow-run-dialog.tsx
+   * (the body), ui-v2/src/components/flow-runs/flow-run-details-page/flow-run-header.tsx
+   * (`canRetry = isTerminalState(state_type) && deployment_id`).
+   */
+  retry: (apiUrl: string, flowRunId: string, options?: ActorOptions) =>
+    call<OrchestrationResult>(
+      apiUrl,
+      'POST',
+      `/flow_runs/${flowRunId}/set_state`,
+      {
+        state: { type: 'SCHEDULED', name: 'AwaitingRetry', message: 'Retry from the UI' },
+        force: true,
+      },
       options
     ),
   /** "Pause": PAUSED named "Suspended" with a reschedule, forced. */
@@ -342,3 +389,27 @@ export const seed = {
 /** Reads a flow run (`GET /flow_runs/{id}`). */
 export const readFlowRun = (apiUrl: string, flowRunId: string, options?: ActorOptions) =>
   call<FlowRun>(apiUrl, 'GET', `/flow_runs/${flowRunId}`, undefined, options);
+
+/** A state as `GET /flow_run_states/` answers it. */
+export type StateView = NonNullable<OrchestrationResult['state']> & {
+  timestamp: string;
+  message: string | null;
+};
+
+/** Reads a run's states, oldest first (`GET /flow_run_states/?flow_run_id=`). */
+export const readFlowRunStates = (apiUrl: string, flowRunId: string, options?: ActorOptions) =>
+  call<StateView[]>(
+    apiUrl,
+    'GET',
+    `/flow_run_states/?flow_run_id=${encodeURIComponent(flowRunId)}`,
+    undefined,
+    options
+  );
+
+/** `PATCH /flow_runs/{id}/labels` (merge), as a worker writes its labels after a claim. */
+export const labelFlowRun = (
+  apiUrl: string,
+  flowRunId: string,
+  labels: Record<string, string | number | boolean>,
+  options?: ActorOptions
+) => call<void>(apiUrl, 'PATCH', `/flow_runs/${flowRunId}/labels`, labels, options);

@@ -126,12 +126,29 @@ export const validateRequestBody = (
   return validate(value) ? [] : toValidationIssues(validate.errors ?? [], value, ['body']);
 };
 
+/** The forms Python's `uuid` parsing in pydantic accepts: hyphenated, simple, braced, `urn:uuid:`. */
+const UUID_FORMS = [
+  /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i,
+  /^([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/i,
+  /^\{([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}$/i,
+  /^urn:uuid:([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i,
+];
+
+/** A UUID query value in canonical form (lower case, hyphenated), or null when it is not one. */
+export const parseUuid = (raw: string): string | null => {
+  for (const form of UUID_FORMS) {
+    const match = form.exec(raw);
+    if (match) return match.slice(1, 6).join('-').toLowerCase();
+  }
+  return null;
+};
+
 const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
 const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
 
 /**
  * Parses and validates the query parameters the operation declares (pydantic's lax rules for
- * booleans and integers). Returns the typed values and the issues.
+ * booleans and integers; UUIDs in any form Python accepts, returned canonical). Returns the typed values and the issues.
  */
 export const validateQuery = (
   specPath: string,
@@ -179,6 +196,11 @@ export const validateQuery = (
           input: raw,
         });
       }
+    } else if (schema.format === 'uuid') {
+      const id = parseUuid(raw);
+      if (id !== null) values[parameter.name] = id;
+      else
+        issues.push({ type: 'uuid_parsing', loc, msg: 'Input should be a valid UUID', input: raw });
     } else values[parameter.name] = raw;
   }
   return { values, issues };

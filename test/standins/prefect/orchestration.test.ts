@@ -1316,3 +1316,128 @@ describe('orchestrate: the written state', () => {
     expect(writtenState(result)?.state_details).toMatchObject(lease);
   });
 });
+
+describe('orchestrate: attempts (UI Retry, SIGTERM reschedule, a second claim)', () => {
+  /** ui-v2 retry-flow-run-dialog.tsx: no state_details, forced. */
+  const UI_RETRY: ProposedState = {
+    type: 'SCHEDULED',
+    name: 'AwaitingRetry',
+    message: 'Retry from the UI',
+  };
+  /** cli/flow_run.py `execute`: `propose_state(client, AwaitingRetry(), …)`, not forced. */
+  const RESCHEDULE: ProposedState = {
+    type: 'SCHEDULED',
+    name: 'AwaitingRetry',
+    state_details: { scheduled_time: at(0), transition_id: 'sigterm-1' },
+  };
+  const POLICY = { retries: 2, retry_delay: 5, pause_keys: ['k'], resuming: false };
+  const LEASE = { deployment_concurrency_lease_id: 'lease-attempt-1' };
+
+  it.each([
+    current('CRASHED', { details: LEASE }),
+    current('FAILED'),
+    current('COMPLETED'),
+    COMPLETED_PERSISTED,
+    current('CANCELLED'),
+  ])(
+    'UI Retry from $type(data: $data): ACCEPT, policy and run_count untouched, no lease carried',
+    (from) => {
+      // Prepare
+      const ctx = context(from, UI_RETRY, {
+        force: true,
+        run: { empirical_policy: POLICY, run_count: 1, infrastructure_pid: 'c::arn' },
+      });
+      // Act
+      const result = orchestrate(ctx);
+      // Assess
+      expect(result).toMatchObject({
+        status: 'ACCEPT',
+        state: {
+          type: 'SCHEDULED',
+          name: 'AwaitingRetry',
+          message: 'Retry from the UI',
+          state_details: {
+            scheduled_time: NOW.toISOString(),
+            transition_id: null,
+            deployment_concurrency_lease_id: null,
+          },
+        },
+      });
+      expect(result.runUpdates).toBeUndefined();
+    }
+  );
+
+  it('the same retry not forced (an automation) leaves the terminal state with retry_type "reschedule"', () => {
+    // Prepare
+    const ctx = context(current('CRASHED'), UI_RETRY, { run: { empirical_policy: POLICY } });
+    // Act
+    const result = orchestrate(ctx);
+    // Assess
+    expect(result.status).toBe('ACCEPT');
+    expect(result.runUpdates?.empirical_policy).toMatchObject({
+      pause_keys: [],
+      resuming: false,
+      retry_type: 'reschedule',
+    });
+  });
+
+  it.each(['RUNNING', 'PENDING'] as const)(
+    'SIGTERM reschedule from %s: ACCEPT, nothing else changes, the lease id is carried',
+    (type) => {
+      // Prepare
+      const ctx = context(current(type, { details: LEASE }), RESCHEDULE, {
+        run: { empirical_policy: POLICY, run_count: 1 },
+      });
+      // Act
+      const result = orchestrate(ctx);
+      // Assess
+      expect(result).toMatchObject({
+        status: 'ACCEPT',
+        state: {
+          type: 'SCHEDULED',
+          name: 'AwaitingRetry',
+          message: null,
+          state_details: { scheduled_time: at(0), ...LEASE },
+        },
+      });
+      expect(result.runUpdates).toBeUndefined();
+    }
+  );
+
+  it('SIGTERM reschedule from CANCELLING: REJECT, the run stays CANCELLING', () => {
+    // Prepare
+    const ctx = context(current('CANCELLING'), RESCHEDULE);
+    // Act
+    const result = orchestrate(ctx);
+    // Assess
+    expect(result).toMatchObject({ status: 'REJECT', state: null });
+  });
+
+  it('a second claim from AwaitingRetry takes a fresh deployment lease; its RUNNING counts run 2', () => {
+    // Prepare
+    const awaiting = current('SCHEDULED', { name: 'AwaitingRetry', details: LEASE });
+    const claimCtx = context(
+      awaiting,
+      { type: 'PENDING' },
+      { deployment: deployment(1, 0), run: { run_count: 1 } }
+    );
+    const startCtx = context(
+      current('PENDING', { details: { deployment_concurrency_lease_id: 'id-1' } }),
+      { type: 'RUNNING' },
+      { run: { run_count: 1 } }
+    );
+    // Act
+    const claim = orchestrate(claimCtx);
+    const start = orchestrate(startCtx);
+    // Assess
+    expect(claim).toMatchObject({
+      status: 'ACCEPT',
+      state: {
+        type: 'PENDING',
+        state_details: { scheduled_time: PAST, deployment_concurrency_lease_id: 'id-1' },
+      },
+    });
+    expect(claim.runUpdates).toBeUndefined();
+    expect(start).toMatchObject({ status: 'ACCEPT', runUpdates: { run_count: 2 } });
+  });
+});

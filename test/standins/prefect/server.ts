@@ -28,6 +28,7 @@ import { createRouter, type RouteResponse } from './router.ts';
 import { blockRoutes } from './routes/blocks.ts';
 import { deploymentFilterRoutes } from './routes/deployment-filter.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { flowRunStateRoutes } from './routes/flow-run-states.ts';
 import { flowRunRoutes } from './routes/flow-runs.ts';
 import { flowRoutes } from './routes/flows.ts';
 import { rootRoutes } from './routes/root.ts';
@@ -88,6 +89,7 @@ const route = createRouter([
   ...deploymentRoutes,
   ...deploymentFilterRoutes,
   ...flowRunRoutes,
+  ...flowRunStateRoutes,
   ...blockRoutes,
   ...variableAndLogRoutes,
 ]);

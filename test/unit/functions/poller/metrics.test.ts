@@ -1,8 +1,8 @@
 /**
  * The poller's metrics through the real handler factory over a small fake Prefect: one poll that
- * claims a run, cancels a CANCELLING one and gives up on an orphan publishes PollDuration,
- * RunsClaimed and RunsCancelled in one EMF document, and the orphan's RunsCrashed (Cause
- * `launch-never-completed`) in its own.
+ * claims a run, cancels a CANCELLING one, stops the live task of a CANCELLED one and gives up on an
+ * orphan publishes PollDuration, RunsClaimed, RunsCancelled and TasksStopped in one EMF document,
+ * and the orphan's RunsCrashed (Cause `launch-never-completed`) in its own.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPollerHandler } from '../../../../functions/poller/create-handler.ts';
@@ -32,6 +32,12 @@ const scheduled = flowRun(
 const cancelling = flowRun(
   { id: '7f0e4c2a-0000-4d3e-8f90-000000000002' },
   { type: 'CANCELLING', name: 'Cancelling' }
+);
+/** Cancelled (forced) while its task still runs: the sweep stops the task. */
+const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/prefect/0123456789abcdef0123456789abcdef';
+const cancelled = flowRun(
+  { id: '7f0e4c2a-0000-4d3e-8f90-000000000004', infrastructure_pid: `prefect::${TASK_ARN}` },
+  { type: 'CANCELLED', name: 'Cancelled' }
 );
 /** Ours, PENDING for 10 minutes without a task, and no transition id to re-enqueue it with. */
 const orphan = flowRun(
@@ -64,15 +70,41 @@ const fakePrefect = (): PollPrefect => {
       };
     },
     updateFlowRunLabels: async () => 'updated',
-    filterAllFlowRuns: async (filter) =>
-      filter?.stateTypes?.includes('CANCELLING') ? [cancelling] : [orphan],
+    filterAllFlowRuns: async (filter) => {
+      const state = filter?.stateTypes?.[0];
+      if (state === 'CANCELLING') return [cancelling];
+      if (state === 'CANCELLED') return [cancelled];
+      return [orphan];
+    },
     readFlowRun: async (id) => {
       const run = byId.get(id);
       if (!run) throw new Error(`no run ${id}`);
       return run;
     },
+    createLogs: async () => undefined,
   };
 };
+
+/** ECS where the cancelled run's task is RUNNING until StopTask. */
+const fakeEcs = (): EcsTaskControl => ({
+  describeTasks: async (_cluster, taskArns) => ({
+    tasks: taskArns.map((taskArn) => ({
+      taskArn,
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      createdAt: undefined,
+    })),
+    failures: [],
+  }),
+  stopTask: async (_cluster, taskArn) => ({
+    taskArn,
+    clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/prefect',
+    taskDefinitionArn: undefined,
+    desiredStatus: 'STOPPED',
+    lastStatus: 'RUNNING',
+    createdAt: undefined,
+  }),
+});
 
 const queue: QueueSender = {
   sendMessages: async (_url, messages) => ({
@@ -87,7 +119,7 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const deps = (): PollerDeps => ({
   prefect: fakePrefect(),
   queue,
-  ecs: {} as EcsTaskControl,
+  ecs: fakeEcs(),
   options: {
     workPools: ['ecs'],
     workQueues: [],
@@ -99,6 +131,7 @@ const deps = (): PollerDeps => ({
     limit: 200,
     orphanAfterSeconds: 300,
     maxRequeues: 3,
+    cancelLookbackSeconds: 3600,
   },
   logger: silent,
   now: () => NOW,
@@ -111,16 +144,16 @@ afterEach(() => {
 });
 
 describe('poller metrics', () => {
-  it('publishes the poll duration, the claims, the cancellations and the orphan crash', async () => {
+  it('publishes the poll duration, the claims, the cancellations, the stopped task and the orphan crash', async () => {
     // Prepare
     const handler = createPollerHandler(async () => deps(), silent);
     // Act
     const { result, documents } = await captureEmf(() => handler({}));
     // Assess
-    expect(result).toMatchObject({ claimed: 1, cancelled: 1, crashed: 1, errors: 0 });
+    expect(result).toMatchObject({ claimed: 1, cancelled: 1, stopped: 1, crashed: 1, errors: 0 });
     expect(documents.map(metricNames)).toEqual([
       ['RunsCrashed'],
-      ['PollDuration', 'RunsClaimed', 'RunsCancelled'],
+      ['PollDuration', 'RunsClaimed', 'RunsCancelled', 'TasksStopped'],
     ]);
     const [crash, poll] = documents;
     expect(crash).toMatchObject({
@@ -141,10 +174,16 @@ describe('poller metrics', () => {
           { Name: 'PollDuration', Unit: 'Milliseconds' },
           { Name: 'RunsClaimed', Unit: 'Count' },
           { Name: 'RunsCancelled', Unit: 'Count' },
+          { Name: 'TasksStopped', Unit: 'Count' },
         ],
       },
     ]);
-    expect(poll).toMatchObject({ service: TEST_SERVICE, RunsClaimed: 1, RunsCancelled: 1 });
+    expect(poll).toMatchObject({
+      service: TEST_SERVICE,
+      RunsClaimed: 1,
+      RunsCancelled: 1,
+      TasksStopped: 1,
+    });
     expect(poll?.PollDuration).toBeGreaterThanOrEqual(0);
   });
 

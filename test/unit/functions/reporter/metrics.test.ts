@@ -53,6 +53,7 @@ const reporterDeps = (
         applied.add(transitionId);
         return setStateResult('ACCEPT', { type: proposed.type, transition_id: transitionId });
       },
+      readFlowRunStates: async () => [],
       updateFlowRun: async () => undefined,
       createLogs: async () => undefined,
     },

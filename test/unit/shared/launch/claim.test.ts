@@ -57,6 +57,16 @@ describe('checkClaim', () => {
     expect(checkClaim(run(state), message)).toEqual({ owned: true, via });
   });
 
+  it('owns a claimed attempt whatever infrastructure_pid an earlier attempt left', () => {
+    // Prepare: a retried run, claimed again; Prefect kept the first attempt's pid.
+    const retried = run(
+      { type: 'PENDING', name: 'Pending', transition_id: CLAIM },
+      'prefect::arn:old'
+    );
+    // Act / Assess
+    expect(checkClaim(retried, message)).toEqual({ owned: true, via: 'transition_id' });
+  });
+
   it.each([
     [
       'another claim',
@@ -70,9 +80,12 @@ describe('checkClaim', () => {
     ],
     ['a running run', run({ type: 'RUNNING', name: 'Running', transition_id: OTHER }), /RUNNING/],
     [
-      'a run with infrastructure',
-      run({ type: 'PENDING', name: 'Pending', transition_id: CLAIM }, 'prefect::arn:task'),
-      /already has infrastructure prefect::arn:task/,
+      'an attempt that already has its task (a sub-state with a pid)',
+      run(
+        { type: 'PENDING', name: 'InfrastructurePending', transition_id: OTHER },
+        'prefect::arn:task'
+      ),
+      /this attempt already has a task: .*prefect::arn:task/,
     ],
     ['a run without state', run(null), /no state/],
   ])('drops the message for %s', (_name, flowRun, reason) => {

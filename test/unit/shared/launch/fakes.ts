@@ -26,6 +26,7 @@ import {
   FlowRunSchema,
   FlowSchema,
   OrchestrationResultSchema,
+  StateSchema,
   WorkPoolSchema,
 } from '../../../../shared/prefect/schemas.ts';
 
@@ -45,6 +46,15 @@ const template = JSON.parse(
 ) as Record<string, unknown>;
 
 export const message: LaunchMessage = {
+  flow_run_id: RUN_ID,
+  work_pool: 'ecs',
+  transition_id: CLAIM,
+  scheduled_time: SCHEDULED,
+  claimed_at: SCHEDULED,
+};
+
+/** The same launch as the previous release's poller wrote it (no `claimed_at`). */
+export const legacyMessage: LaunchMessage = {
   flow_run_id: RUN_ID,
   work_pool: 'ecs',
   transition_id: CLAIM,
@@ -93,6 +103,7 @@ export const fakePrefect = (run: FlowRun = flowRun()) => {
   const states: { type: string; message?: string | null; force: boolean }[] = [];
   const logs: { level: number; message: string }[] = [];
   let infrastructurePid: string | null | undefined;
+  let labels: Record<string, unknown> = { ...run.labels };
   let jobVariables: Record<string, unknown> = { cluster: 'prefect', image: 'etl:1' };
   const fail = (name: string) => {
     const error = failures.get(name)?.shift();
@@ -106,7 +117,21 @@ export const fakePrefect = (run: FlowRun = flowRun()) => {
         ...run,
         id,
         infrastructure_pid: infrastructurePid ?? run.infrastructure_pid,
+        labels,
       });
+    },
+    async readFlowRunStates() {
+      calls.push('readFlowRunStates');
+      fail('readFlowRunStates');
+      // The history: this message's claim, then the run's current state (when it is another).
+      const claim = StateSchema.parse({
+        id: '55555555-5555-4555-8555-555555555555',
+        type: 'PENDING',
+        name: 'Pending',
+        timestamp: SCHEDULED,
+        state_details: { transition_id: CLAIM },
+      });
+      return run.state && run.state.id !== claim.id ? [claim, run.state] : [claim];
     },
     async readDeployment(id) {
       calls.push('readDeployment');
@@ -148,10 +173,11 @@ export const fakePrefect = (run: FlowRun = flowRun()) => {
       fail('updateFlowRun');
       infrastructurePid = update.infrastructurePid;
     },
-    async updateFlowRunLabels() {
+    async updateFlowRunLabels(_id, update) {
       calls.push('updateFlowRunLabels');
       fail('updateFlowRunLabels');
-      return 'unsupported';
+      labels = { ...labels, ...update };
+      return 'updated';
     },
     async createLogs(lines) {
       calls.push('createLogs');
@@ -173,6 +199,9 @@ export const fakePrefect = (run: FlowRun = flowRun()) => {
     },
     setJobVariables(variables: Record<string, unknown>) {
       jobVariables = variables;
+    },
+    get labels() {
+      return labels;
     },
     get infrastructurePid() {
       return infrastructurePid;

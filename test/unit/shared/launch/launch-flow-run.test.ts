@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { ATTEMPT_LABEL, ATTEMPT_VARIABLE } from '../../../../shared/ecs/attempt-marker.ts';
+import { claimClientToken } from '../../../../shared/ecs/client-token.ts';
 import { EcsApiError } from '../../../../shared/errors/ecs-api-error.ts';
 import { LaunchError } from '../../../../shared/errors/launch-error.ts';
 import { launchFlowRun } from '../../../../shared/launch/launch-flow-run.ts';
-import { apiError, CLAIM, flowRun, launchDeps, message, notFound, RUN_ID } from './fakes.ts';
+import {
+  apiError,
+  CLAIM,
+  flowRun,
+  launchDeps,
+  legacyMessage,
+  message,
+  notFound,
+  RUN_ID,
+} from './fakes.ts';
 
 const TASK_1 = 'arn:aws:ecs:us-east-1:123456789012:task/prefect/task1';
 
@@ -26,14 +37,18 @@ describe('launchFlowRun: the happy path', () => {
       'readDeployment',
       'readFlow',
       'readWorkPool',
-      'updateFlowRun',
       'updateFlowRunLabels',
+      'updateFlowRun',
       'createLogs',
     ]);
+    expect(prefect.labels).toMatchObject({
+      'prefect.worker.name': deps.settings.workerName,
+      [ATTEMPT_LABEL]: CLAIM,
+    });
     expect(ecs.calls).toEqual(['describeTaskDefinition', 'registerTaskDefinition', 'runTask']);
     expect(ec2.calls).toEqual(['describeVpcs', 'describeSubnets']);
     expect(ecs.runInputs[0]).toMatchObject({
-      clientToken: RUN_ID,
+      clientToken: claimClientToken(RUN_ID, CLAIM),
       startedBy: `prefect/${RUN_ID}`,
       cluster: 'prefect',
       launchType: 'FARGATE',
@@ -42,7 +57,7 @@ describe('launchFlowRun: the happy path', () => {
     expect(prefect.logs.at(-1)?.message).toContain(`Created ECS task '${TASK_1}'`);
   });
 
-  it('costs one ECS call and five Prefect calls per run once warm', async () => {
+  it('costs one ECS call and four Prefect calls per run once warm (labels written by the poller)', async () => {
     // Prepare
     const { deps, prefect, ecs, ec2 } = launchDeps();
     await launchFlowRun(message, deps);
@@ -55,28 +70,93 @@ describe('launchFlowRun: the happy path', () => {
     // Assess
     expect(ecs.calls).toEqual(['runTask']);
     expect(ec2.calls).toEqual([]);
-    expect(prefect.calls).toEqual([
-      'readFlowRun',
-      'readDeployment',
-      'updateFlowRun',
-      'updateFlowRunLabels',
-      'createLogs',
-    ]);
+    expect(prefect.calls).toEqual(['readFlowRun', 'readDeployment', 'updateFlowRun', 'createLogs']);
   });
 
-  it('tolerates labels and logs failing after the task started', async () => {
+  it('tolerates the log failing after the task started, and a refused label before it', async () => {
     // Prepare
     const { deps, prefect, lines } = launchDeps();
-    prefect.failOn('updateFlowRunLabels', apiError(503, true));
+    prefect.failOn('updateFlowRunLabels', apiError(422, false));
     prefect.failOn('createLogs', apiError(503, true));
     // Act
     const outcome = await launchFlowRun(message, deps);
     // Assess
     expect(outcome.status).toBe('launched');
     expect(lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
-      'Could not add the worker labels to the flow run',
+      'Could not label the flow run with its attempt',
       'Could not post the launch to the flow run logs',
     ]);
+  });
+
+  it('retries later, starting nothing, when the attempt label cannot be written for now', async () => {
+    // Prepare
+    const { deps, prefect, ecs } = launchDeps();
+    prefect.failOn('updateFlowRunLabels', apiError(503, true));
+    // Act / Assess
+    await expect(launchFlowRun(message, deps)).rejects.toMatchObject({ retryable: true });
+    expect(ecs.calls).not.toContain('runTask');
+  });
+});
+
+describe('launchFlowRun: attempts', () => {
+  it("launches a claimed attempt whatever pid an earlier attempt left, with the attempt's token", async () => {
+    // Prepare: a retried run, claimed again; Prefect kept the first attempt's pid.
+    const run = flowRun({
+      infrastructure_pid: 'prefect::arn:aws:ecs:us-east-1:123456789012:task/prefect/old',
+    });
+    const { deps, ecs } = launchDeps({ run });
+    // Act
+    const outcome = await launchFlowRun(message, deps);
+    // Assess
+    expect(outcome).toMatchObject({ status: 'launched', infrastructurePid: `prefect::${TASK_1}` });
+    const input = ecs.runInputs[0];
+    expect(input?.clientToken).toBe(claimClientToken(RUN_ID, CLAIM));
+    expect(input?.overrides?.containerOverrides?.[0]?.environment).toContainEqual({
+      name: ATTEMPT_VARIABLE,
+      value: CLAIM,
+    });
+  });
+
+  it('goes on under a PENDING sub-state without a pid when the history shows this claim is the latest', async () => {
+    // Prepare
+    const run = flowRun(
+      {},
+      { name: 'InfrastructurePending', state_details: { transition_id: RUN_ID } }
+    );
+    const { deps, prefect } = launchDeps({ run });
+    // Act
+    const outcome = await launchFlowRun(message, deps);
+    // Assess
+    expect(outcome.status).toBe('launched');
+    expect(prefect.calls.slice(0, 2)).toEqual(['readFlowRun', 'readFlowRunStates']);
+  });
+
+  it("drops a message of an older attempt under a sub-state (the history's latest claim is another)", async () => {
+    // Prepare
+    const run = flowRun(
+      {},
+      { name: 'InfrastructurePending', state_details: { transition_id: RUN_ID } }
+    );
+    const { deps, ecs } = launchDeps({ run });
+    const older = { ...message, transition_id: '9e8d7c6b-5a49-4838-8726-150413029181' };
+    // Act
+    const outcome = await launchFlowRun(older, deps);
+    // Assess
+    expect(outcome).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/claimed by another proposal/),
+    });
+    expect(ecs.calls).toEqual([]);
+  });
+
+  it("tries the previous release's token (the flow run id) first for its messages", async () => {
+    // Prepare
+    const { deps, ecs } = launchDeps();
+    // Act
+    const outcome = await launchFlowRun(legacyMessage, deps);
+    // Assess
+    expect(outcome).toMatchObject({ status: 'launched', via: 'legacy_token' });
+    expect(ecs.runInputs.map((input) => input.clientToken)).toEqual([RUN_ID]);
   });
 });
 
@@ -87,7 +167,13 @@ describe('launchFlowRun: ownership', () => {
       flowRun({}, { transition_id: undefined, state_details: { transition_id: RUN_ID } }),
     ],
     ['a cancelled run', flowRun({}, { type: 'CANCELLING', name: 'Cancelling' })],
-    ['a run with a pid', flowRun({ infrastructure_pid: 'prefect::arn' })],
+    [
+      'an attempt that has its task (a sub-state with a pid)',
+      flowRun(
+        { infrastructure_pid: 'prefect::arn' },
+        { name: 'InfrastructurePending', state_details: { transition_id: RUN_ID } }
+      ),
+    ],
     ['a run of another pool', flowRun({ work_pool_name: 'other' })],
   ])('skips %s without touching ECS', async (_name, run) => {
     // Prepare
@@ -204,7 +290,31 @@ describe('launchFlowRun: failures before the task starts', () => {
     // Assess
     expect(outcome).toMatchObject({ status: 'crashed', retryable: true });
     expect(prefect.states[0]?.message).toMatch(
-      /RESOURCE:MEMORY.*900 s after the scheduled time; gave up/
+      /RESOURCE:MEMORY\. The cluster lacks capacity right now\. The launcher kept retrying for 900 s after its scheduled time \(2026-08-21T12:00:00\.000Z\) and has given up/
+    );
+    expect(prefect.states[0]?.message).not.toMatch(/is retried|retries the launch/);
+  });
+
+  it('gives a run claimed late the whole deadline, counted from the claim', async () => {
+    // Prepare: claimed 40 minutes after its scheduled time (a paused pool, say); ECS is full.
+    const late = { ...message, claimed_at: '2026-08-21T12:40:00.000Z' };
+    const capacity = {
+      tasks: [],
+      failures: [{ reason: 'RESOURCE:MEMORY', arn: undefined, detail: undefined }],
+    };
+    const during = launchDeps({ now: '2026-08-21T12:54:00Z' });
+    during.ecs.script(capacity);
+    const after = launchDeps({ now: '2026-08-21T12:55:01Z' });
+    after.ecs.script(capacity);
+    // Act
+    const retried = launchFlowRun(late, during.deps);
+    const crashed = await launchFlowRun(late, after.deps);
+    // Assess
+    await expect(retried).rejects.toMatchObject({ retryable: true });
+    expect(during.prefect.states).toEqual([]);
+    expect(crashed).toMatchObject({ status: 'crashed', retryable: true });
+    expect(after.prefect.states[0]?.message).toMatch(
+      /kept retrying for 900 s after the run was claimed \(2026-08-21T12:40:00\.000Z\)/
     );
   });
 

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { EcsApi, RunTaskInput, RunTaskResult } from '../../../../shared/ecs/ecs-api.ts';
+import type {
+  EcsApi,
+  LiveTask,
+  RunTaskInput,
+  RunTaskResult,
+} from '../../../../shared/ecs/ecs-api.ts';
 import { EcsApiError } from '../../../../shared/errors/ecs-api-error.ts';
 import { LaunchError } from '../../../../shared/errors/launch-error.ts';
 import { PermanentLaunchError } from '../../../../shared/errors/permanent-launch-error.ts';
 import {
+  AttemptAlreadyLaunchedError,
   claimClientToken,
   clusterArnOfTask,
+  isTaskOfAttempt,
   startTaskOnce,
 } from '../../../../shared/launch/start-task.ts';
 
@@ -21,7 +28,13 @@ const input: RunTaskInput = {
   startedBy: `prefect/${RUN}`,
 };
 
-const task = (id: string, desiredStatus = 'RUNNING'): RunTaskResult => ({
+const CLAIMED_AT = new Date('2026-03-01T10:00:00.000Z');
+const BEFORE_CLAIM = new Date('2026-03-01T09:00:00.000Z');
+const AFTER_CLAIM = new Date('2026-03-01T10:00:01.000Z');
+const TOKEN = claimClientToken(RUN, CLAIM);
+const OTHER_CLAIM = '7c1d0a9e-2222-4333-8444-555566667777';
+
+const task = (id: string, desiredStatus = 'RUNNING', createdAt = AFTER_CLAIM): RunTaskResult => ({
   tasks: [
     {
       taskArn: TASK(id),
@@ -29,7 +42,7 @@ const task = (id: string, desiredStatus = 'RUNNING'): RunTaskResult => ({
       taskDefinitionArn: input.taskDefinition,
       desiredStatus,
       lastStatus: desiredStatus === 'RUNNING' ? 'PROVISIONING' : 'STOPPED',
-      createdAt: new Date(),
+      createdAt,
     },
   ],
   failures: [],
@@ -38,7 +51,7 @@ const task = (id: string, desiredStatus = 'RUNNING'): RunTaskResult => ({
 /** An ECS fake answering RunTask per clientToken from a script, recording calls. */
 const fakeEcs = (
   answers: Record<string, RunTaskResult | Error>,
-  live: string[] = []
+  live: LiveTask[] = []
 ): EcsApi & { calls: string[] } => {
   const calls: string[] = [];
   return {
@@ -68,71 +81,124 @@ const conflict = () =>
     false
   );
 
+const attempt = {
+  runTaskInput: input,
+  flowRunId: RUN,
+  claimTransitionId: CLAIM,
+  claimedAt: CLAIMED_AT,
+};
+
 describe('startTaskOnce', () => {
-  it('starts the task with the flow run id as clientToken (one ECS call)', async () => {
+  it("starts the task with the attempt's clientToken (one ECS call)", async () => {
     // Prepare
-    const ecs = fakeEcs({ [RUN]: task('t1') });
+    const ecs = fakeEcs({ [TOKEN]: task('t1') });
     // Act
-    const started = await startTaskOnce(
-      { runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM },
-      { ecs }
-    );
+    const started = await startTaskOnce(attempt, { ecs });
     // Assess
     expect(started).toEqual({ taskArn: TASK('t1'), clusterArn: CLUSTER_ARN, via: 'run_task' });
-    expect(ecs.calls).toEqual([`runTask ${RUN}`]);
+    expect(ecs.calls).toEqual([`runTask ${TOKEN}`]);
   });
 
-  it('adopts a live task of the run when the token names an ended one (a retried run)', async () => {
-    // Prepare
-    const ecs = fakeEcs({ [RUN]: task('old', 'STOPPED') }, [TASK('live')]);
-    // Act
-    const started = await startTaskOnce(
-      { runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM },
-      { ecs }
-    );
+  it('gives each attempt of the run a token of its own', () => {
+    // Prepare / Act
+    const second = claimClientToken(RUN, OTHER_CLAIM);
     // Assess
-    expect(started).toEqual({ taskArn: TASK('live'), clusterArn: CLUSTER_ARN, via: 'live_task' });
-    expect(ecs.calls).toEqual([`runTask ${RUN}`, `listTasks prefect prefect/${RUN}`]);
+    expect(second).not.toBe(TOKEN);
+    expect(TOKEN).not.toBe(RUN);
   });
 
-  it('starts a new task with a claim-scoped token when the old one ended and none lives', async () => {
-    // Prepare
-    const token = claimClientToken(RUN, CLAIM);
-    const ecs = fakeEcs({ [RUN]: task('old', 'STOPPED'), [token]: task('new') });
+  it("returns the attempt's task even when it has already stopped, starting nothing else", async () => {
+    // Prepare: an earlier delivery of this attempt started the task; it ran and ended.
+    const ecs = fakeEcs({ [TOKEN]: task('ended', 'STOPPED') });
     // Act
-    const started = await startTaskOnce(
-      { runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM },
-      { ecs }
-    );
+    const started = await startTaskOnce(attempt, { ecs });
     // Assess
-    expect(started).toEqual({ taskArn: TASK('new'), clusterArn: CLUSTER_ARN, via: 'claim_token' });
-    expect(ecs.calls).toEqual([
-      `runTask ${RUN}`,
-      `listTasks prefect prefect/${RUN}`,
-      `runTask ${token}`,
+    expect(started.taskArn).toBe(TASK('ended'));
+    expect(ecs.calls).toEqual([`runTask ${TOKEN}`]);
+  });
+
+  it("adopts the attempt's live task after a ConflictException, never an older attempt's", async () => {
+    // Prepare: the older attempt's Spot task is still stopping; the attempt's own task is live.
+    const ecs = fakeEcs({ [TOKEN]: conflict() }, [
+      { taskArn: TASK('older'), createdAt: AFTER_CLAIM, attempt: OTHER_CLAIM },
+      { taskArn: TASK('mine'), createdAt: AFTER_CLAIM, attempt: CLAIM },
     ]);
-  });
-
-  it('treats a ConflictException like an ended token: adopt the live task', async () => {
-    // Prepare
-    const ecs = fakeEcs({ [RUN]: conflict() }, [TASK('live')]);
     // Act
-    const started = await startTaskOnce(
-      { runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM },
-      { ecs }
-    );
+    const started = await startTaskOnce(attempt, { ecs });
     // Assess
-    expect(started.via).toBe('live_task');
+    expect(started).toEqual({
+      taskArn: TASK('mine'),
+      clusterArn: CLUSTER_ARN,
+      via: 'attempt_task',
+    });
+    expect(ecs.calls).toEqual([`runTask ${TOKEN}`, `listTasks prefect prefect/${RUN}`]);
   });
 
-  it('retries later when the claim token conflicts too', async () => {
+  it('tells an unmarked task of the previous release by its creation after the claim', async () => {
     // Prepare
-    const token = claimClientToken(RUN, CLAIM);
-    const ecs = fakeEcs({ [RUN]: conflict(), [token]: conflict() });
+    const ecs = fakeEcs({ [TOKEN]: conflict() }, [
+      { taskArn: TASK('older'), createdAt: BEFORE_CLAIM, attempt: undefined },
+      { taskArn: TASK('mine'), createdAt: AFTER_CLAIM, attempt: undefined },
+    ]);
+    // Act
+    const started = await startTaskOnce(attempt, { ecs });
+    // Assess
+    expect(started.taskArn).toBe(TASK('mine'));
+  });
+
+  it("starts nothing after a ConflictException when only an older attempt's task lives", async () => {
+    // Prepare
+    const ecs = fakeEcs({ [TOKEN]: conflict() }, [
+      { taskArn: TASK('older'), createdAt: BEFORE_CLAIM, attempt: OTHER_CLAIM },
+    ]);
+    // Act
+    const failure = startTaskOnce(attempt, { ecs });
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(AttemptAlreadyLaunchedError);
+    expect(ecs.calls.filter((call) => call.startsWith('runTask'))).toHaveLength(1);
+  });
+
+  it('adopts no unmarked live task after a ConflictException when the claim time is unknown', async () => {
+    // Prepare
+    const ecs = fakeEcs({ [TOKEN]: conflict() }, [
+      { taskArn: TASK('any'), createdAt: AFTER_CLAIM, attempt: undefined },
+    ]);
     // Act / Assess
     await expect(
-      startTaskOnce({ runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM }, { ecs })
-    ).rejects.toMatchObject({ name: 'LaunchError', retryable: true });
+      startTaskOnce({ ...attempt, claimedAt: undefined }, { ecs })
+    ).rejects.toBeInstanceOf(AttemptAlreadyLaunchedError);
+  });
+
+  describe("a message of the previous release (the flow run id was its launcher's token)", () => {
+    const legacy = { ...attempt, legacyToken: true };
+
+    it('finds again the live task its launcher started before dying', async () => {
+      // Prepare
+      const ecs = fakeEcs({ [RUN]: task('started-by-old-launcher') });
+      // Act
+      const started = await startTaskOnce(legacy, { ecs });
+      // Assess
+      expect(started).toEqual({
+        taskArn: TASK('started-by-old-launcher'),
+        clusterArn: CLUSTER_ARN,
+        via: 'legacy_token',
+      });
+      expect(ecs.calls).toEqual([`runTask ${RUN}`]);
+    });
+
+    it.each([
+      ['has stopped', task('old', 'STOPPED')],
+      ["is an older attempt's (created before the claim)", task('old', 'RUNNING', BEFORE_CLAIM)],
+      ['conflicts', conflict()],
+    ])("uses the attempt's token when the flow run id's task %s", async (_case, answer) => {
+      // Prepare
+      const ecs = fakeEcs({ [RUN]: answer, [TOKEN]: task('new') });
+      // Act
+      const started = await startTaskOnce(legacy, { ecs });
+      // Assess
+      expect(started).toEqual({ taskArn: TASK('new'), clusterArn: CLUSTER_ARN, via: 'run_task' });
+      expect(ecs.calls).toEqual([`runTask ${RUN}`, `runTask ${TOKEN}`]);
+    });
   });
 
   it.each([
@@ -141,13 +207,10 @@ describe('startTaskOnce', () => {
   ])('turns a %s failure into a %s', async (reason, type, retryable) => {
     // Prepare
     const ecs = fakeEcs({
-      [RUN]: { tasks: [], failures: [{ reason, arn: CLUSTER_ARN, detail: undefined }] },
+      [TOKEN]: { tasks: [], failures: [{ reason, arn: CLUSTER_ARN, detail: undefined }] },
     });
     // Act
-    const failure = startTaskOnce(
-      { runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM },
-      { ecs }
-    );
+    const failure = startTaskOnce(attempt, { ecs });
     // Assess
     await expect(failure).rejects.toBeInstanceOf(type);
     await expect(failure).rejects.toMatchObject({ retryable, flowRunId: RUN });
@@ -160,11 +223,35 @@ describe('startTaskOnce', () => {
       { operation: 'runTask', code: 'ClusterNotFoundException' },
       false
     );
-    const ecs = fakeEcs({ [RUN]: refused });
+    const ecs = fakeEcs({ [TOKEN]: refused });
     // Act / Assess
-    await expect(
-      startTaskOnce({ runTaskInput: input, flowRunId: RUN, claimTransitionId: CLAIM }, { ecs })
-    ).rejects.toBe(refused);
+    await expect(startTaskOnce(attempt, { ecs })).rejects.toBe(refused);
+  });
+});
+
+describe('isTaskOfAttempt', () => {
+  const identity = { transitionId: CLAIM, claimedAt: CLAIMED_AT };
+  it.each([
+    [
+      'marked for this attempt, even if created "before" (a skewed clock)',
+      { attempt: CLAIM, createdAt: BEFORE_CLAIM },
+      true,
+    ],
+    ['marked for another attempt', { attempt: OTHER_CLAIM, createdAt: AFTER_CLAIM }, false],
+    ['unmarked, created after the claim', { createdAt: AFTER_CLAIM }, true],
+    ['unmarked, created at the claim', { createdAt: CLAIMED_AT }, true],
+    ['unmarked, created before the claim', { createdAt: BEFORE_CLAIM }, false],
+    ['unmarked, creation unknown', {}, true],
+  ])('%s → %s', (_case, task, expected) => {
+    // Prepare / Act / Assess
+    expect(isTaskOfAttempt(task, identity)).toBe(expected);
+  });
+
+  it('gives an unmarked task the benefit of the doubt when the claim time is unknown', () => {
+    // Prepare / Act / Assess
+    expect(
+      isTaskOfAttempt({ createdAt: BEFORE_CLAIM }, { transitionId: CLAIM, claimedAt: undefined })
+    ).toBe(true);
   });
 });
 

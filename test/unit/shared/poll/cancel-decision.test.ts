@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   CANCEL_MESSAGES,
   decideCancellation,
+  livenessOf,
   type TaskLiveness,
+  type TaskSighting,
 } from '../../../../shared/poll/cancel-decision.ts';
 import { flowRun, iso } from './fixtures.ts';
 
@@ -81,4 +83,29 @@ describe('decideCancellation', () => {
     if (action.kind === 'stop-then-cancel')
       expect(action.pid).toEqual({ cluster: 'prefect', taskArn: TASK });
   });
+});
+
+describe('livenessOf', () => {
+  it.each<{ sighting: TaskSighting; liveness: TaskLiveness }>([
+    {
+      sighting: { kind: 'found', lastStatus: 'RUNNING', desiredStatus: 'RUNNING' },
+      liveness: 'alive',
+    },
+    {
+      sighting: { kind: 'found', lastStatus: 'RUNNING', desiredStatus: 'STOPPED' },
+      liveness: 'alive',
+    },
+    {
+      sighting: { kind: 'found', lastStatus: 'STOPPED', desiredStatus: 'STOPPED' },
+      liveness: 'gone',
+    },
+    { sighting: { kind: 'missing' }, liveness: 'gone' },
+    { sighting: { kind: 'unknown' }, liveness: 'unknown' },
+  ])(
+    '$sighting.kind $sighting.lastStatus/$sighting.desiredStatus → $liveness',
+    ({ sighting, liveness }) => {
+      // Act / Assess
+      expect(livenessOf(sighting)).toBe(liveness);
+    }
+  );
 });

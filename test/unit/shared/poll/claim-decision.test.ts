@@ -73,12 +73,15 @@ describe('interpretClaim', () => {
     expect(interpretClaim(result, OURS).claimed).toBe(claimed);
   });
 
-  it('keeps the scheduled time the server copied into the PENDING state', () => {
-    const verdict = interpretClaim(
-      setStateResult('ACCEPT', { type: 'PENDING', transition_id: OURS }),
-      OURS
-    );
-    expect(verdict).toEqual({ claimed: true, scheduledTime: iso(30) });
+  it('keeps the scheduled time the server copied into the PENDING state, and when it claimed', () => {
+    const result = setStateResult('ACCEPT', { type: 'PENDING', transition_id: OURS });
+    const verdict = interpretClaim(result, OURS);
+    expect(verdict).toEqual({
+      claimed: true,
+      scheduledTime: iso(30),
+      claimedAt: result.state?.timestamp,
+    });
+    expect(verdict.claimed && verdict.claimedAt).toMatch(/^2026-/);
   });
 
   it('says why a run was not claimed', () => {

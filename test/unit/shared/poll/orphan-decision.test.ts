@@ -22,6 +22,73 @@ const context = (seconds: number, overrides: Partial<OrphanContext> = {}): Orpha
 const claimed = (fields: Record<string, unknown> = {}, details: Record<string, unknown> = {}) =>
   flowRun(fields, { state_details: { transition_id: OURS, ...details } });
 
+const TASK = 'arn:aws:ecs:us-east-1:123456789012:task/prefect/abc';
+const PID = `prefect::${TASK}`;
+
+describe('classifyOrphan: a claimed attempt that carries a pid', () => {
+  it('waits, then asks ECS whose task the pid names', () => {
+    // Prepare
+    const run = claimed({ infrastructure_pid: PID });
+    // Act / Assess
+    expect(classifyOrphan(run, context(299)).kind).toBe('wait');
+    expect(classifyOrphan(run, context(300))).toEqual({
+      kind: 'check-task',
+      pid: { cluster: 'prefect', taskArn: TASK },
+    });
+  });
+
+  it.each([
+    [
+      'an earlier attempt’s (its marker names another claim)',
+      { attempt: randomUUID(), createdAt: iso(5) },
+    ],
+    ['a previous release’s, created before the claim', { attempt: undefined, createdAt: iso(-60) }],
+    ['unknown to ECS', 'missing' as const],
+  ])('re-enqueues the attempt when the pid’s task is %s', (_case, pidTask) => {
+    // Prepare
+    const run = claimed({ infrastructure_pid: PID });
+    // Act
+    const decision = classifyOrphan(
+      run,
+      context(300),
+      pidTask === 'missing' ? pidTask : { ...pidTask, createdAt: new Date(pidTask.createdAt) }
+    );
+    // Assess
+    expect(decision).toMatchObject({ kind: 'requeue', transitionId: OURS, claimedAt: NOW });
+  });
+
+  it.each([
+    ['carries this claim’s marker', { attempt: OURS, createdAt: new Date(iso(-60)) }],
+    [
+      'is unmarked but created after the claim',
+      { attempt: undefined, createdAt: new Date(iso(5)) },
+    ],
+  ])('leaves it alone when the pid’s task %s', (_case, pidTask) => {
+    // Prepare
+    const run = claimed({ infrastructure_pid: PID });
+    // Act / Assess
+    expect(classifyOrphan(run, context(300), pidTask)).toEqual({
+      kind: 'not-orphan',
+      reason: 'has a task of this attempt',
+    });
+  });
+
+  it('says in the crash message that the pid is an earlier attempt’s', () => {
+    // Prepare
+    const run = claimed({
+      infrastructure_pid: PID,
+      labels: { [WORKER_NAME_LABEL]: WORKER, [REQUEUES_LABEL]: 2 },
+    });
+    // Act
+    const decision = classifyOrphan(run, context(300), { attempt: randomUUID(), createdAt: NOW });
+    // Assess
+    expect(decision.kind).toBe('give-up');
+    expect(decision.kind === 'give-up' && decision.message).toMatch(
+      /no ECS task was recorded for this attempt \(its infrastructure_pid names an earlier attempt’s task/
+    );
+  });
+});
+
 describe('classifyOrphan', () => {
   it('waits until ORPHAN_AFTER_SECONDS after the claim, then re-enqueues with the claim', () => {
     expect(classifyOrphan(claimed(), context(299))).toEqual({ kind: 'wait', dueAt: NOW });
@@ -29,6 +96,7 @@ describe('classifyOrphan', () => {
       kind: 'requeue',
       transitionId: OURS,
       scheduledTime: NOW,
+      claimedAt: NOW,
       requeue: 1,
     });
   });
@@ -89,8 +157,12 @@ describe('classifyOrphan', () => {
         ),
     },
     {
-      name: 'a run with infrastructure',
-      run: () => claimed({ infrastructure_pid: 'prefect::arn:aws:ecs:…' }),
+      name: 'a run whose attempt has its task (a sub-state with a pid)',
+      run: () =>
+        flowRun(
+          { infrastructure_pid: PID, labels: { [WORKER_NAME_LABEL]: WORKER } },
+          { name: 'InfrastructurePending', state_details: { transition_id: randomUUID() } }
+        ),
     },
     {
       name: 'a RUNNING run',

@@ -36,6 +36,7 @@ describe('poller configuration', () => {
       limit: 200,
       orphanAfterSeconds: 300,
       maxRequeues: 3,
+      cancelLookbackSeconds: 3600,
     });
   });
 
@@ -47,6 +48,7 @@ describe('poller configuration', () => {
       POLL_LIMIT: '50',
       ORPHAN_AFTER_SECONDS: '600',
       ORPHAN_MAX_REQUEUES: ' ',
+      CANCEL_LOOKBACK_SECONDS: '7200',
     });
     expect(settings).toEqual({
       pollIntervalSeconds: 15,
@@ -55,6 +57,7 @@ describe('poller configuration', () => {
       limit: 50,
       orphanAfterSeconds: 600,
       maxRequeues: 3,
+      cancelLookbackSeconds: 7200,
     });
   });
 
@@ -78,6 +81,17 @@ describe('poller configuration', () => {
       ])
     );
     expect(issues.join('\n')).not.toMatch(/many|500/);
+  });
+
+  it.each([
+    ['30', 'CANCEL_LOOKBACK_SECONDS: must be at least 60'],
+    ['172800', 'CANCEL_LOOKBACK_SECONDS: must be at most 86400'],
+    ['1h', 'CANCEL_LOOKBACK_SECONDS: must be a whole number of seconds'],
+    ['90.5', 'CANCEL_LOOKBACK_SECONDS: must be a whole number of seconds'],
+  ])('refuses CANCEL_LOOKBACK_SECONDS=%s with a clear message', (value, message) => {
+    expect(issuesOf(() => loadPollerSettings({ CANCEL_LOOKBACK_SECONDS: value }))).toEqual([
+      message,
+    ]);
   });
 
   it('refuses a lead longer than the prefetch window', () => {
@@ -113,6 +127,7 @@ describe('poller configuration', () => {
       ...BASE,
       PREFECT_WORKER_NAME: 'prod-worker',
       POLL_INTERVAL_SECONDS: '30',
+      CANCEL_LOOKBACK_SECONDS: '900',
     });
     expect(pollOptionsFromConfig(config)).toEqual({
       workPools: ['ecs', 'gpu'],
@@ -125,6 +140,7 @@ describe('poller configuration', () => {
       limit: 200,
       orphanAfterSeconds: 300,
       maxRequeues: 3,
+      cancelLookbackSeconds: 900,
     });
   });
 });

@@ -25,6 +25,7 @@ const options: PollOptions = {
   limit: 200,
   orphanAfterSeconds: 300,
   maxRequeues: 3,
+  cancelLookbackSeconds: 3600,
 };
 
 /** A fake Prefect with one due run per pool (unless told otherwise); records the calls. */
@@ -85,6 +86,9 @@ const fakePrefect = (runsPerPool = 0) => {
       return [];
     },
     async readFlowRun() {
+      throw new Error('not expected');
+    },
+    async createLogs() {
       throw new Error('not expected');
     },
   };
@@ -226,6 +230,7 @@ describe('createPollerHandler', () => {
       claimed: 0,
       enqueued: 0,
       cancelled: 0,
+      stopped: 0,
       requeued: 0,
       crashed: 0,
       errors: 0,

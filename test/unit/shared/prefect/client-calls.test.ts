@@ -182,6 +182,44 @@ describe('Prefect client calls: flow runs', () => {
     expect(run.state?.type).toBe('SCHEDULED');
   });
 
+  it('readFlowRunStates: GET /flow_run_states/?flow_run_id=, parsed in the server order', async () => {
+    // Prepare
+    const states = [
+      stateBody({ type: 'SCHEDULED', name: 'Scheduled', timestamp: '2026-08-21T12:00:00Z' }),
+      stateBody({
+        id: '91aa2d4e-1111-4aaa-8bbb-0000000000ff',
+        name: 'Pending',
+        timestamp: '2026-08-21T12:00:01.5Z',
+        state_details: null,
+      }),
+    ];
+    const { client, requests } = await setup(json(503, { detail: 'busy' }), json(200, states));
+    // Act
+    const read = await client.readFlowRunStates(IDS.run);
+    // Assess
+    expect(requests.map((r) => [r.method, r.url])).toEqual([
+      ['GET', `/api/flow_run_states/?flow_run_id=${IDS.run}`],
+      ['GET', `/api/flow_run_states/?flow_run_id=${IDS.run}`],
+    ]);
+    expect(read.map((s) => [s.type, s.name, s.timestamp])).toEqual([
+      ['SCHEDULED', 'Scheduled', '2026-08-21T12:00:00Z'],
+      ['PENDING', 'Pending', '2026-08-21T12:00:01.5Z'],
+    ]);
+    expect(read[1]?.state_details).toMatchObject({ transition_id: null, flow_run_id: null });
+  });
+
+  it('readFlowRunStates: a body that is not a list of states is a PrefectResponseError', async () => {
+    // Prepare
+    const { client } = await setup(json(200, [{ type: 'PENDING' }]));
+    // Act
+    const read = client.readFlowRunStates(IDS.run);
+    // Assess
+    await expect(read).rejects.toMatchObject({
+      name: 'PrefectResponseError',
+      operation: 'readFlowRunStates',
+    });
+  });
+
   it('setFlowRunState: sends a minimal StateCreate with flow_run_id and a generated transition_id', async () => {
     // Prepare
     const { client, requests, bodies } = await setup(json(201, orchestrationBody('ACCEPT')));
@@ -345,6 +383,24 @@ describe('Prefect client calls: flow runs', () => {
     });
     expect(bodyProblems('post', '/flow_runs/filter', bodies()[0])).toEqual([]);
     expect(runs).toHaveLength(1);
+  });
+
+  it('filterFlowRuns: endTimeAfter → flow_runs.end_time.after_ as ISO-8601 UTC', async () => {
+    // Prepare
+    const { client, bodies } = await setup(json(200, []));
+    // Act
+    await client.filterFlowRuns({
+      stateTypes: ['CANCELLED'],
+      endTimeAfter: new Date('2026-08-21T11:00:00+01:00'),
+    });
+    // Assess
+    expect(bodies()[0]).toEqual({
+      flow_runs: {
+        state: { type: { any_: ['CANCELLED'] } },
+        end_time: { after_: '2026-08-21T10:00:00.000Z' },
+      },
+    });
+    expect(bodyProblems('post', '/flow_runs/filter', bodies()[0])).toEqual([]);
   });
 
   it('filterAllFlowRuns: pages by offset until a short page, de-duplicating', async () => {

@@ -11,7 +11,7 @@ import {
   PrefectApiError,
   PrefectNotFoundError,
 } from '../../../../shared/prefect/prefect-api-error.ts';
-import { type FlowRun, FlowRunSchema } from '../../../../shared/prefect/schemas.ts';
+import { type FlowRun, FlowRunSchema, type State } from '../../../../shared/prefect/schemas.ts';
 import {
   type SyncTaskStateDeps,
   syncTaskState,
@@ -55,6 +55,8 @@ interface FakeOptions {
   deregister?: Error;
   readTail?: Error;
   logTailLines?: number;
+  /** The run's state history (default: none, so nothing is known of the current attempt). */
+  history?: State[];
 }
 
 const fakes = (options: FakeOptions = {}): SyncTaskStateDeps & Recorded => {
@@ -74,6 +76,10 @@ const fakes = (options: FakeOptions = {}): SyncTaskStateDeps & Recorded => {
         const run = options.run ?? flowRun('PENDING', 'Pending');
         if (run instanceof Error) throw run;
         return run;
+      },
+      async readFlowRunStates(id) {
+        calls.push(`readFlowRunStates ${id}`);
+        return options.history ?? [];
       },
       async setFlowRunState(id, state) {
         calls.push(`setFlowRunState ${id} ${state.type}`);
@@ -329,9 +335,10 @@ describe('syncTaskState', () => {
     const deps = fakes({ run: flowRun('PENDING', 'InfrastructurePending') });
     // Act
     await syncTaskState(syntheticEvent('lifecycle-2-pending'), deps);
-    // Assess
+    // Assess: past its claim, the run's history says which attempt is current (none known here)
     expect(deps.calls).toEqual([
       `readFlowRun ${FLOW_RUN_ID}`,
+      `readFlowRunStates ${FLOW_RUN_ID}`,
       `updateFlowRun ${FLOW_RUN_ID} arn:aws:ecs:eu-west-1:123456789012:cluster/prefect::${cannotPull.detail.taskArn}`,
     ]);
   });

@@ -1,0 +1,51 @@
+/**
+ * The *current attempt* of a flow run, as Prefect's records show it: its latest claim. A claim is the
+ * PENDING state named "Pending" that a worker proposes from SCHEDULED (ours, Prefect's own worker's);
+ * every later PENDING of the attempt is a named sub-state (`InfrastructurePending`). A run keeps its
+ * id and its `infrastructure_pid` across attempts, so the claim is what tells one attempt from the
+ * next: a task created before the current claim is an older attempt's.
+ */
+import type { FlowRun, State } from '../prefect/schemas.ts';
+
+/** The default name of a PENDING state (the claim); other names are sub-states. */
+export const PENDING_STATE_NAME = 'Pending';
+
+/** Whether a state is a claim (PENDING with the default name). */
+export const isClaimState = (state: Pick<State, 'type' | 'name'> | null | undefined): boolean =>
+  state?.type === 'PENDING' && (state.name ?? PENDING_STATE_NAME) === PENDING_STATE_NAME;
+
+/** A claim: its transition id and when the server wrote it. */
+export interface CurrentClaim {
+  transitionId: string | null;
+  claimedAt: Date;
+}
+
+const toClaim = (state: State): CurrentClaim | undefined => {
+  const claimedAt = new Date(state.timestamp);
+  if (Number.isNaN(claimedAt.getTime())) return undefined;
+  return { transitionId: state.state_details.transition_id ?? null, claimedAt };
+};
+
+/**
+ * The claim of the run's current state, when the current state is a claim (no read needed).
+ *
+ * @example
+ * claimOfCurrentState(run); // { transitionId: '…', claimedAt: 2026-…Z } for a run in "Pending"
+ */
+export const claimOfCurrentState = (run: Pick<FlowRun, 'state'>): CurrentClaim | undefined =>
+  run.state && isClaimState(run.state) ? toClaim(run.state) : undefined;
+
+/**
+ * The latest claim in a run's state history (`GET /flow_run_states/?flow_run_id=`), by timestamp.
+ *
+ * @example
+ * latestClaim(await prefect.readFlowRunStates(run.id)); // the claim of the current attempt
+ */
+export const latestClaim = (states: readonly State[]): CurrentClaim | undefined => {
+  let latest: State | undefined;
+  for (const state of states) {
+    if (!isClaimState(state)) continue;
+    if (!latest || Date.parse(state.timestamp) >= Date.parse(latest.timestamp)) latest = state;
+  }
+  return latest ? toClaim(latest) : undefined;
+};
