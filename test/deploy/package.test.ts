@@ -58,6 +58,7 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
     'ec2:DescribeSubnets',
     'ec2:DescribeVpcs',
     'ecs:DescribeTaskDefinition',
+    'ecs:DescribeTasks',
     'ecs:ListTasks',
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
@@ -102,7 +103,7 @@ const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> 
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
   ],
-  launcher: ['ecs:DeregisterTaskDefinition', 'ecs:DescribeTasks', 'ecs:StopTask'],
+  launcher: ['ecs:DeregisterTaskDefinition', 'ecs:StopTask'],
   reporter: ['ecs:ListTasks', 'ecs:RegisterTaskDefinition', 'ecs:RunTask', 'ecs:StopTask'],
   webhook: [],
 };

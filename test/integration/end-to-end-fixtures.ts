@@ -724,6 +724,23 @@ export const runTaskCallsByToken = (aws: AwsStandin) => {
   return byToken;
 };
 
+/**
+ * RunTask calls grouped by flow run (`startedBy`): the clientTokens used (one per attempt), the
+ * tasks answered and the errors.
+ */
+export const runTaskCallsByRun = (aws: AwsStandin) => {
+  const byRun = new Map<string, { tokens: Set<string>; taskArns: string[]; errors: string[] }>();
+  for (const [token, call] of runTaskCallsByToken(aws)) {
+    const runId = flowRunIdFromStartedBy(call.startedBy) ?? call.startedBy;
+    const entry = byRun.get(runId) ?? { tokens: new Set(), taskArns: [], errors: [] };
+    entry.tokens.add(token);
+    entry.taskArns.push(...call.taskArns);
+    entry.errors.push(...call.errors);
+    byRun.set(runId, entry);
+  }
+  return byRun;
+};
+
 /** JSON of anything logged, with errors spelled out (so a secret inside one would show). */
 export const serialize = (value: unknown): string =>
   JSON.stringify(value, (_key, item: unknown) =>

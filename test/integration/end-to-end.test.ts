@@ -25,6 +25,7 @@ import {
   OOM_REASON,
   PULL_REASON,
   playEngine,
+  runTaskCallsByRun,
   runTaskCallsByToken,
   scheduledEvent,
   serialize,
@@ -200,10 +201,13 @@ describe('end to end: schedule → poller → SQS → launcher → ECS → Event
     const foreignCalls = [...byToken].filter(([, call]) => call.startedBy === FOREIGN_STARTED_BY);
     expect(foreignCalls.map(([, call]) => call.taskArns)).toEqual([[foreignTask]]);
     for (const [token] of foreignCalls) byToken.delete(token);
-    expect(new Set(byToken.keys())).toEqual(new Set(launched));
+    const byRun = runTaskCallsByRun(w.aws);
+    byRun.delete(FOREIGN_STARTED_BY);
+    expect(new Set(byRun.keys())).toEqual(new Set(launched));
     for (const id of launched) {
-      expect(byToken.get(id)).toEqual({
-        startedBy: `prefect/${id}`,
+      // one attempt: one token of its own (not the bare flow run id), one task
+      expect(byRun.get(id)).toEqual({
+        tokens: new Set([expect.not.stringMatching(id)]),
         taskArns: [expect.any(String)],
         errors: [],
       });
@@ -263,7 +267,7 @@ describe('end to end: schedule → poller → SQS → launcher → ECS → Event
     // The run scheduled ahead was launched no earlier than its time minus the lead (1 s) − 1 s
     const aheadRunTask = w.aws
       .callsTo('RunTask')
-      .find((call) => (call.input as { clientToken?: string }).clientToken === runs.ahead);
+      .find((call) => (call.input as { startedBy?: string }).startedBy === `prefect/${runs.ahead}`);
     expect(aheadRunTask?.at.getTime()).toBeGreaterThanOrEqual(aheadAt.getTime() - 2_000);
 
     // Nothing left in the launch queue or its dead-letter queue
@@ -398,9 +402,11 @@ describe('end to end: duplicated and interrupted launches', () => {
       expect(duplicates).toHaveLength(1);
       expect(launcherEsm.invocations.slice(1).every((i) => i.failed.length === 0)).toBe(true);
       // Invariant 1: one task per run; the retried RunTask got the same task back (clientToken)
-      const byToken = runTaskCallsByToken(w.aws);
-      expect(byToken.get(duplicated)?.taskArns).toHaveLength(1);
-      const retried = byToken.get(interrupted)?.taskArns ?? [];
+      const byRun = runTaskCallsByRun(w.aws);
+      expect(new Set(byRun.get(duplicated)?.taskArns)).toHaveProperty('size', 1);
+      expect(byRun.get(duplicated)?.tokens.size).toBe(1);
+      expect(byRun.get(interrupted)?.tokens.size).toBe(1);
+      const retried = byRun.get(interrupted)?.taskArns ?? [];
       expect(retried).toHaveLength(2);
       expect(new Set(retried).size).toBe(1);
       expect(tasksOf(w, duplicated)).toHaveLength(1);
