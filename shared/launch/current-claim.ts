@@ -49,3 +49,18 @@ export const latestClaim = (states: readonly State[]): CurrentClaim | undefined 
   }
   return latest ? toClaim(latest) : undefined;
 };
+
+/**
+ * Whether the engine reported RUNNING during the current attempt (after the latest claim). Prefect
+ * sets a run's `start_time` at its first RUNNING and never resets it, so a retried run waiting for
+ * its second task still has one: only the history tells. With no claim in the history, any RUNNING
+ * counts.
+ *
+ * @example
+ * engineStartedInCurrentAttempt(await prefect.readFlowRunStates(run.id)); // false while PENDING again
+ */
+export const engineStartedInCurrentAttempt = (states: readonly State[]): boolean => {
+  const claim = latestClaim(states);
+  const since = claim?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  return states.some((state) => state.type === 'RUNNING' && Date.parse(state.timestamp) > since);
+};

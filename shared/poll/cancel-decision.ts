@@ -64,13 +64,18 @@ export const taskOf = (run: FlowRun): InfrastructurePid | undefined =>
   run.infrastructure_pid ? parseInfrastructurePid(run.infrastructure_pid) : undefined;
 
 /**
- * Decides for one CANCELLING run, given its task's liveness (ignored when it has no task).
+ * Decides for one CANCELLING run, given its task's liveness (ignored when it has no task) and
+ * whether the engine started in the run's current attempt (default: `start_time` is set, which
+ * Prefect never resets; the sweep passes what the state history says for a retried run).
  *
  * @example
  * decideCancellation(run, 'alive'); // { kind: 'stop-then-cancel', pid, message: '…while pending.' }
  */
-export const decideCancellation = (run: FlowRun, liveness: TaskLiveness): CancelAction => {
-  const started = run.start_time !== null;
+export const decideCancellation = (
+  run: FlowRun,
+  liveness: TaskLiveness,
+  started: boolean = run.start_time !== null
+): CancelAction => {
   if (!run.infrastructure_pid) {
     return started
       ? { kind: 'leave', reason: 'the engine started it and it has no infrastructure_pid' }

@@ -12,7 +12,9 @@
  *   re-read: the run is final, and the task its pid names belongs to the cancelled attempt whatever
  *   happens to the run next.
  */
+
 import { EcsApiError } from '../errors/ecs-api-error.ts';
+import { engineStartedInCurrentAttempt } from '../launch/current-claim.ts';
 import { LOG_LEVEL, PREFECT_LOGGER_NAME } from '../launch/launch-deps.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import {
@@ -148,7 +150,19 @@ const sweepCancellingRuns = async (
   if (!runs || runs.length === 0) return;
   const sightings = await describeRunTasks(runs, 'cancelling', poolName, deps, result);
   await mapWithConcurrency(runs, options.claimConcurrency, async (run) => {
-    const action = decideCancellation(run, livenessOf(sightings.get(run.id) ?? UNKNOWN));
+    let started = false;
+    try {
+      // start_time survives retries: for a run that has one, did the engine start in *this* attempt?
+      started =
+        run.start_time !== null &&
+        engineStartedInCurrentAttempt(await deps.prefect.readFlowRunStates(run.id));
+    } catch (error) {
+      const message = `Could not read the state history: ${describeError(error)}`;
+      result.errors.push({ stage: 'cancel', flowRunId: run.id, message });
+      logger.error(message, { pool: poolName, flow_run_id: run.id });
+      return;
+    }
+    const action = decideCancellation(run, livenessOf(sightings.get(run.id) ?? UNKNOWN), started);
     if (action.kind === 'leave') {
       logger.debug('Cancelling run left alone', {
         pool: poolName,

@@ -17,6 +17,7 @@ export type PollPrefect = Pick<
   | 'updateFlowRunLabels'
   | 'filterAllFlowRuns'
   | 'readFlowRun'
+  | 'readFlowRunStates'
   | 'createLogs'
 >;
 

@@ -9,7 +9,7 @@ import { pollPools } from '../../shared/poll/poll-pools.ts';
 import type { PollResult } from '../../shared/poll/poll-result.ts';
 import type { FlowRun } from '../../shared/prefect/schemas.ts';
 import { setUpFargate } from '../standins/ecs/fixtures.ts';
-import { engine, user } from '../standins/prefect/actors.ts';
+import { engine, proposeState, user } from '../standins/prefect/actors.ts';
 import { type PollerWorld, seedRuns, startPollerWorld } from './poller-fixtures.ts';
 
 describe('poller: cancellation sweep', () => {
@@ -37,6 +37,7 @@ describe('poller: cancellation sweep', () => {
       'startedGone',
       'startedAlive',
       'foreignPid',
+      'retriedPendingAlive',
     ];
     const { runs } = await seedRuns(world, { count: cases.length });
     cases.forEach((key, index) => {
@@ -65,6 +66,23 @@ describe('poller: cancellation sweep', () => {
       });
     }
     await world.admin.updateFlowRun(runIds.foreignPid ?? '', { infrastructurePid: '12345' });
+    // A run whose first attempt ran (start_time set) and crashed, retried from the UI, claimed
+    // again, with its second task still starting.
+    const retried = runIds.retriedPendingAlive ?? '';
+    tasks.retriedFirst = await runTask();
+    await world.admin.updateFlowRun(retried, {
+      infrastructurePid: `${fargate.cluster}::${tasks.retriedFirst}`,
+    });
+    await engine.start(world.prefect.apiUrl, retried);
+    await aws.ecs.runToCompletion(tasks.retriedFirst, { exitCode: 1 });
+    await proposeState(world.prefect.apiUrl, retried, { type: 'CRASHED', name: 'Crashed' });
+    await user.retry(world.prefect.apiUrl, retried);
+    world.clock?.advance(1);
+    await proposeState(world.prefect.apiUrl, retried, { type: 'PENDING', name: 'Pending' });
+    tasks.retriedPendingAlive = await runTask();
+    await world.admin.updateFlowRun(retried, {
+      infrastructurePid: `${fargate.cluster}::${tasks.retriedPendingAlive}`,
+    });
     for (const key of ['startedGone', 'startedAlive']) {
       await engine.start(world.prefect.apiUrl, runIds[key] ?? '');
     }
@@ -83,9 +101,9 @@ describe('poller: cancellation sweep', () => {
     const run = await read('pendingAlive');
     expect(run.state).toMatchObject({ type: 'CANCELLED', message: CANCEL_MESSAGES.whilePending });
     const stops = world.aws?.callsTo('StopTask') ?? [];
-    expect(stops.map((call) => (call.input as { task: string }).task)).toEqual([
-      tasks.pendingAlive,
-    ]);
+    expect(stops.map((call) => (call.input as { task: string }).task).sort()).toEqual(
+      [tasks.pendingAlive, tasks.retriedPendingAlive].sort()
+    );
     expect(world.aws?.ecs.task(tasks.pendingAlive ?? '')?.desiredStatus).toBe('STOPPED');
   });
 
@@ -122,12 +140,19 @@ describe('poller: cancellation sweep', () => {
     expect(world.aws?.ecs.task(tasks.startedAlive ?? '')?.desiredStatus).toBe('RUNNING');
   });
 
+  it("a retried run whose second task is still starting is stopped and CANCELLED, though start_time is the first attempt's", async () => {
+    const run = await read('retriedPendingAlive');
+    expect(run.start_time).not.toBeNull();
+    expect(run.state).toMatchObject({ type: 'CANCELLED', message: CANCEL_MESSAGES.whilePending });
+    expect(world.aws?.ecs.task(tasks.retriedPendingAlive ?? '')?.desiredStatus).toBe('STOPPED');
+  });
+
   it('an infrastructure_pid that is not <cluster>::<task ARN> is left alone', async () => {
     expect((await read('foreignPid')).state?.type).toBe('CANCELLING');
   });
 
   it('counts the cancellations, asks ECS once per cluster, forces CANCELLED after re-reading', () => {
-    expect(result.pools[0]).toMatchObject({ cancelled: 5, stopped: 0, errors: [] });
+    expect(result.pools[0]).toMatchObject({ cancelled: 6, stopped: 0, errors: [] });
     // Once for the CANCELLING runs, once for the runs now CANCELLED (whose tasks it stops no more).
     expect(world.aws?.callsTo('DescribeTasks')).toHaveLength(2);
     const cancels = world.prefect.requests.filter(
@@ -135,13 +160,13 @@ describe('poller: cancellation sweep', () => {
         r.path.endsWith('/set_state') &&
         (r.body as { state: { type: string } }).state.type === 'CANCELLED'
     );
-    expect(cancels).toHaveLength(5);
+    expect(cancels).toHaveLength(6);
     expect(cancels.every((r) => (r.body as { force: boolean }).force)).toBe(true);
   });
 
   it('a second sweep changes nothing', async () => {
     const again = await pollPools({}, world.deps());
     expect(again.pools[0]).toMatchObject({ cancelled: 0, errors: [] });
-    expect(world.aws?.callsTo('StopTask')).toHaveLength(1);
+    expect(world.aws?.callsTo('StopTask')).toHaveLength(2);
   });
 });

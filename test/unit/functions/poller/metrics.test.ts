@@ -82,6 +82,7 @@ const fakePrefect = (): PollPrefect => {
       return run;
     },
     createLogs: async () => undefined,
+    readFlowRunStates: async () => [],
   };
 };
 

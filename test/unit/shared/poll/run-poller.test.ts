@@ -91,6 +91,9 @@ const fakePrefect = (runsPerPool = 0) => {
     async createLogs() {
       throw new Error('not expected');
     },
+    async readFlowRunStates() {
+      throw new Error('not expected');
+    },
   };
   return { prefect, calls };
 };

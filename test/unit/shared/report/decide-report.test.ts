@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ATTEMPT_VARIABLE } from '../../../../shared/ecs/attempt-marker.ts';
 import {
   decideReport,
   INFRASTRUCTURE_PENDING,
+  needsAttemptCheck,
   type ReportAction,
   type RunView,
 } from '../../../../shared/report/decide-report.ts';
@@ -356,5 +358,98 @@ describe('decideReport: the mapping table of issue #5 §2', () => {
         expect(action.kind, `${type} + ${event.detail.lastStatus}`).toBe('nothing');
       }
     }
+  });
+});
+
+describe('decideReport: attempts', () => {
+  const CURRENT = '3b1f9c0a-1111-8222-8333-444455556666';
+  const OLDER = '3b1f9c0a-9999-8222-8333-444455556666';
+  const CLAIMED_AT = new Date('2026-01-15T10:05:00.000Z');
+  const marked = (event: TaskStateChangeEvent, attempt: string): TaskStateChangeEvent =>
+    withDetail(event, {
+      overrides: {
+        containerOverrides: [
+          { name: 'prefect', environment: [{ name: ATTEMPT_VARIABLE, value: attempt }] },
+        ],
+      },
+    });
+  const current = { transitionId: CURRENT, claimedAt: CLAIMED_AT };
+
+  it.each([
+    ['a RUNNING run', runIn('RUNNING', { infrastructurePid: THIS_PID })],
+    [
+      'a re-claimed PENDING run that still carries the old pid',
+      runIn('PENDING', { infrastructurePid: THIS_PID }),
+    ],
+    [
+      'an InfrastructurePending run',
+      runIn('PENDING', { name: 'InfrastructurePending', infrastructurePid: THIS_PID }),
+    ],
+  ])("ignores a STOPPED event of an older attempt's task (by its marker) on %s", (_case, run) => {
+    // Prepare / Act
+    const action = decideReport(run, marked(exit1, OLDER), current);
+    // Assess
+    expect(action).toMatchObject({
+      kind: 'nothing',
+      reason: expect.stringMatching(/older attempt/),
+    });
+  });
+
+  it("acts on the current attempt's task even when the clocks disagree (the marker decides)", () => {
+    // Prepare: the task looks created before the claim (a Prefect server clock running ahead)
+    const event = withDetail(marked(exit1, CURRENT), { createdAt: '2026-01-15T10:04:00.000Z' });
+    // Act
+    const action = decideReport(runIn('RUNNING', { infrastructurePid: THIS_PID }), event, current);
+    // Assess
+    expect(summarise(action)).toMatchObject({ kind: 'propose', type: 'CRASHED' });
+  });
+
+  it('tells an unmarked task of the previous release by its creation before the claim', () => {
+    // Prepare: created 10:00, the current attempt claimed 10:05
+    const run = runIn('PENDING', { infrastructurePid: THIS_PID });
+    // Act / Assess
+    expect(decideReport(run, exit1, current).kind).toBe('nothing');
+    expect(
+      summarise(
+        decideReport(run, withDetail(exit1, { createdAt: '2026-01-15T10:05:01.000Z' }), current)
+      )
+    ).toMatchObject({ kind: 'propose', type: 'CRASHED' });
+  });
+
+  it("treats the current attempt's task as unrecorded while the pid is still an older attempt's", () => {
+    // Prepare: the pid names the first attempt's task; this event is the second attempt's task
+    const run = runIn('PENDING', { name: 'InfrastructurePending', infrastructurePid: OTHER_PID });
+    // Act
+    const action = decideReport(run, marked(pending, CURRENT), current);
+    // Assess
+    expect(action).toMatchObject({
+      kind: 'record-infrastructure-pid',
+      infrastructurePid: RECORDED_PID,
+    });
+  });
+
+  it('keeps the pid-only decision when nothing is known of the current attempt', () => {
+    // Prepare / Act / Assess
+    expect(decideReport(runIn('RUNNING', { infrastructurePid: OTHER_PID }), exit1).kind).toBe(
+      'nothing'
+    );
+    expect(
+      summarise(
+        decideReport(runIn('RUNNING', { infrastructurePid: THIS_PID }), marked(exit1, OLDER))
+      )
+    ).toMatchObject({ kind: 'propose', type: 'CRASHED' });
+  });
+
+  it('asks for the attempt check only when the answer could matter', () => {
+    // Prepare / Act / Assess
+    expect(
+      needsAttemptCheck(decideReport(runIn('RUNNING', { infrastructurePid: THIS_PID }), exit1))
+    ).toBe(true);
+    expect(
+      needsAttemptCheck(decideReport(runIn('RUNNING', { infrastructurePid: OTHER_PID }), exit1))
+    ).toBe(true);
+    expect(
+      needsAttemptCheck(decideReport(runIn('COMPLETED', { infrastructurePid: THIS_PID }), exit1))
+    ).toBe(false);
   });
 });
