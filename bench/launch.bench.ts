@@ -188,7 +188,13 @@ export const runLaunchBenchmark = async (): Promise<Record<string, number | stri
         );
         if (claim.status !== 'ACCEPT') throw new Error(`claim of ${run.id}: ${claim.status}`);
         return JSON.stringify(
-          buildLaunchMessage({ flowRunId: run.id, workPool: POOL, transitionId, scheduledTime })
+          buildLaunchMessage({
+            flowRunId: run.id,
+            workPool: POOL,
+            transitionId,
+            scheduledTime,
+            claimedAt: String(claim.state?.timestamp),
+          })
         );
       }
     );
