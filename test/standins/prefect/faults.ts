@@ -1,6 +1,7 @@
 /**
  * Scripted failures: the next N requests matching a rule get an error status (optionally with
- * `Retry-After`) or a dropped connection, before auth and routing, as a proxy or rate limiter would.
+ * `Retry-After`) or a dropped connection, before auth and routing, as a proxy or rate limiter would;
+ * or, with `afterHandling`, after the server handled them (the write happened, the answer is lost).
  */
 
 export interface FaultRule {
@@ -17,6 +18,16 @@ export interface FaultRule {
   body?: unknown;
   /** Destroy the socket without answering. */
   dropConnection?: boolean;
+  /**
+   * Handle the request first, then fail the answer: the write happened but the client sees the
+   * error (a 503 from a proxy after the server committed, or a connection lost on the way back).
+   */
+  afterHandling?: boolean;
+  /**
+   * Runs when the rule fires, before the request is handled (or after, with `afterHandling`): lets a
+   * test move the world at exactly that moment (the flow completes while a proposal is in flight).
+   */
+  onFire?: () => void | Promise<void>;
 }
 
 export interface FaultInjector {

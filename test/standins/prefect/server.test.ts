@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { proposeState, readFlowRun, seed } from './actors.ts';
 import { rawCall } from './raw-http.ts';
 import { type PrefectStandin, startPrefectStandin } from './server.ts';
 
@@ -216,6 +217,34 @@ describe('Prefect stand-in: HTTP transport', () => {
       // Assess
       await expect(attempt).rejects.toThrow();
       expect((await rawCall(prefect.apiUrl, 'GET', '/health')).status).toBe(200);
+    });
+
+    it.each([
+      ['answers 503', { status: 503 }],
+      ['drops the connection', { status: 0, dropConnection: true }],
+    ])('with afterHandling, writes first and then %s (the answer is lost)', async (_case, rule) => {
+      // Prepare
+      prefect = await startPrefectStandin();
+      await seed.workPool(prefect.apiUrl, { name: 'p' });
+      const deployment = await seed.deployment(prefect.apiUrl, { name: 'd', workPoolName: 'p' });
+      const run = await seed.flowRun(prefect.apiUrl, deployment.id);
+      let fired = 0;
+      prefect.faults.inject({
+        method: 'POST',
+        path: `/flow_runs/${run.id}/set_state`,
+        afterHandling: true,
+        onFire: () => {
+          fired += 1;
+        },
+        ...rule,
+      });
+      // Act
+      const attempt = proposeState(prefect.apiUrl, run.id, { type: 'PENDING', name: 'Pending' });
+      // Assess
+      await expect(attempt).rejects.toThrow();
+      expect(fired).toBe(1);
+      expect((await readFlowRun(prefect.apiUrl, run.id)).state?.type).toBe('PENDING');
+      expect(prefect.requests.at(-2)?.handledStatus).toBe(201);
     });
 
     it('stops failing after clear()', async () => {

@@ -66,6 +66,8 @@ export interface RecordedRequest {
   status: number;
   /** Set when a handler crashed (the client saw a 500). */
   error?: string;
+  /** With an `afterHandling` fault: what the server did answer before the fault replaced it. */
+  handledStatus?: number;
 }
 
 export interface PrefectStandin {
@@ -219,20 +221,29 @@ export const startPrefectStandin = async (
     requests.push(recorded);
 
     const fault = faults.take(method, recorded.path);
-    if (fault) {
-      if (fault.dropConnection) {
+    const failAnswer = async (rule: FaultRule): Promise<void> => {
+      await rule.onFire?.();
+      if (rule.dropConnection) {
         request.socket.destroy();
         return;
       }
-      recorded.status = fault.status;
+      recorded.status = rule.status;
       const headers: Record<string, string> =
-        fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
-      send(response, fault.status, fault.body ?? { detail: 'Injected fault' }, headers);
+        rule.retryAfter === undefined ? {} : { 'retry-after': String(rule.retryAfter) };
+      send(response, rule.status, rule.body ?? { detail: 'Injected fault' }, headers);
+    };
+    if (fault && !fault.afterHandling) {
+      await failAnswer(fault);
       return;
     }
 
     try {
       const result = dispatch({ store, options, method, apiPath, url, request, text });
+      if (fault) {
+        recorded.handledStatus = result.status;
+        await failAnswer(fault);
+        return;
+      }
       recorded.status = result.status;
       send(response, result.status, result.body);
     } catch (error) {
