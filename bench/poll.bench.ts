@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { EcsTaskControl } from '../shared/ecs/ecs-api.ts';
+import type { PollEcs } from '../shared/poll/poll-deps.ts';
 import { pollPools } from '../shared/poll/poll-pools.ts';
 import { summarizePoll } from '../shared/poll/poll-result.ts';
 import { POLLER_DEFAULTS } from '../shared/poll/poller-config.ts';
@@ -65,9 +65,10 @@ export const runPollBenchmark = async (): Promise<Record<string, number | string
         return outcome;
       },
     };
-    const noEcs: EcsTaskControl = {
+    const noEcs: PollEcs = {
       describeTasks: async () => ({ tasks: [], failures: [] }),
       stopTask: async () => undefined,
+      listLiveTasksStartedBy: async () => [],
     };
     const firstRequest = prefect.requests.length;
     const started = performance.now();

@@ -8,9 +8,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { EcsTaskControl } from '../../shared/ecs/ecs-api.ts';
 import { MetricName, recordCount } from '../../shared/observability.ts';
-import type { PollDeps } from '../../shared/poll/poll-deps.ts';
+import type { PollDeps, PollEcs } from '../../shared/poll/poll-deps.ts';
 import { pollPools } from '../../shared/poll/poll-pools.ts';
 import { summarizePoll } from '../../shared/poll/poll-result.ts';
 import { pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
@@ -59,9 +58,11 @@ export const WEBHOOK_PREFECT_LIMITS = {
  * and leaving them out keeps the answer fast. So it never calls ECS (and its role needs no ECS
  * permission); this port says so loudly if that ever changes.
  */
-const noEcs: EcsTaskControl = {
+const noEcs: PollEcs = {
   describeTasks: () => Promise.reject(new Error('The webhook does not call ECS (sweeps are off)')),
   stopTask: () => Promise.reject(new Error('The webhook does not call ECS (sweeps are off)')),
+  listLiveTasksStartedBy: () =>
+    Promise.reject(new Error('The webhook does not call ECS (sweeps are off)')),
 };
 
 /**

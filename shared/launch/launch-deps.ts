@@ -3,7 +3,7 @@
  * calls): the ports, the settings, the outcome, and posting lines to a flow run's Prefect logs.
  */
 import type { Ec2Api } from '../ecs/ec2-api.ts';
-import type { EcsApi } from '../ecs/ecs-api.ts';
+import type { EcsApi, EcsTaskControl } from '../ecs/ecs-api.ts';
 import type { TemplateLookups } from '../jobs/template-lookups.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import { describeError } from './classify-error.ts';
@@ -52,7 +52,8 @@ export interface LaunchSettings {
 /** I/O of `launchFlowRun`. */
 export interface LaunchDeps {
   prefect: LaunchPrefectApi;
-  ecs: EcsApi;
+  /** RunTask and friends; StopTask for a task whose run left PENDING while it was started. */
+  ecs: EcsApi & Pick<EcsTaskControl, 'stopTask'>;
   ec2: Ec2Api;
   /** Prefect variables and blocks for templates (`createTemplateLookups(prefect)`). */
   templateLookups: TemplateLookups;
@@ -80,6 +81,11 @@ export type LaunchOutcome =
     }
   /** Nothing to do: the run is not (or no longer) ours to launch. */
   | { status: 'skipped'; reason: string }
+  /**
+   * The run left PENDING (cancelled, crashed, rescheduled) while its task was being started: the
+   * task was stopped at once and recorded.
+   */
+  | { status: 'stopped'; reason: string; taskArn: string; infrastructurePid: string }
   /** The deployment is gone: the run was CANCELLED, as Prefect's worker does. */
   | { status: 'cancelled'; reason: string }
   /** The launch cannot succeed (or gave up at the deadline): the run was proposed CRASHED. */

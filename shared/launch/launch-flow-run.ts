@@ -17,6 +17,7 @@ import {
   readDeploymentOrCancel,
   recordLaunch,
   settleFailure,
+  stopIfRunLeftPending,
 } from './settle-launch.ts';
 import { startLaunch } from './start-launch.ts';
 import { AttemptAlreadyLaunchedError } from './start-task.ts';
@@ -57,7 +58,9 @@ const confirmClaim = async (
  * 5. build and ensure the task definition (or use `task_definition_arn`), resolve the network;
  * 6. RunTask once per attempt (`startTaskOnce`: clientToken from the run id and the claim, the
  *    attempt marker in the container's environment);
- * 7. record `infrastructure_pid` = `<cluster>::<taskArn>` and a log line naming the task and
+ * 7. read the run again: when it left PENDING meanwhile (cancelled, crashed, rescheduled), stop
+ *    the task at once (`stopIfRunLeftPending`);
+ * 8. record `infrastructure_pid` = `<cluster>::<taskArn>` and a log line naming the task and
  *    task-definition ARNs.
  *
  * Failures before the task starts: permanent ones (template, cluster, network, role, …) propose
@@ -115,5 +118,6 @@ export const launchFlowRun = async (
     }
     return settleFailure(error, message, deps, nowMs);
   }
-  return recordLaunch(run, prepared, started, deps);
+  const stopped = await stopIfRunLeftPending(run, prepared, started, deps);
+  return recordLaunch(run, prepared, started, deps, stopped);
 };

@@ -50,7 +50,12 @@ export const settleFailure = async (
   }`;
   deps.logger.error('Launch failed; proposing CRASHED', { reason, retryable });
   const result = await deps.prefect
-    .setFlowRunState(message.flow_run_id, { type: 'CRASHED', name: 'Crashed', message: reason })
+    // Not resent on failure: the message comes back and the run is read and decided again.
+    .setFlowRunState(
+      message.flow_run_id,
+      { type: 'CRASHED', name: 'Crashed', message: reason },
+      { replay: false }
+    )
     .catch((proposalError: unknown) => {
       if (isNotFound(proposalError)) return undefined;
       throw proposalError;
@@ -82,7 +87,8 @@ export const readDeploymentOrCancel = async (
   await deps.prefect.setFlowRunState(
     run.id,
     { type: 'CANCELLED', name: 'Cancelled', message: reason },
-    { force: true }
+    // Forced overwrites whatever state the run reached: never resent blindly.
+    { force: true, replay: false }
   );
   deps.logger.info(reason);
   return { cancelled: reason };
@@ -120,19 +126,86 @@ export const labelAttempt = async (
   }
 };
 
+/** Run states in which a task just started for the run must not run: stop it at once. */
+const STOP_IF: ReadonlySet<string> = new Set([
+  'CANCELLING',
+  'CANCELLED',
+  'COMPLETED',
+  'FAILED',
+  'CRASHED',
+  'SCHEDULED',
+]);
+
+/**
+ * Reads the run again right after RunTask, and stops the task at once when the run left PENDING
+ * meanwhile: the user cancelled it (the cancel sweep may already have written CANCELLED, seeing no
+ * task), the orphan sweep crashed it, it finished or was rescheduled elsewhere. Prefect would let
+ * the task's engine move a CANCELLED or COMPLETED run back to RUNNING, so only this read, made
+ * after the task exists, closes the race with a cancel (the sweep's ListTasks covers the other
+ * order). RUNNING and PAUSED runs are left alone: their flow may be running in this very task (a
+ * repeated delivery gets the attempt's task back). The pid is recorded either way. A failed read is
+ * logged and the launch goes on (the cancel sweeps ask ECS for the run's tasks).
+ */
+export const stopIfRunLeftPending = async (
+  run: FlowRun,
+  prepared: PreparedLaunch,
+  started: StartedLaunch,
+  deps: LaunchDeps
+): Promise<{ stopped: string } | undefined> => {
+  let current: FlowRun;
+  try {
+    current = await deps.prefect.readFlowRun(run.id);
+  } catch (error) {
+    deps.logger.warn('Could not read the run again after RunTask', { error: describeError(error) });
+    return undefined;
+  }
+  const type = current.state?.type;
+  if (type === undefined || !STOP_IF.has(type)) return undefined;
+  const { task } = started;
+  const reason = `Prefect flow run ${run.id} became ${type} while its ECS task was being started (prefect-ecs-serverless)`;
+  try {
+    await deps.ecs.stopTask(
+      task.clusterArn || prepared.configuration.cluster || undefined,
+      task.taskArn,
+      reason
+    );
+  } catch (error) {
+    if (classifyError(error) === 'retryable') {
+      throw new LaunchError(
+        `Could not stop ECS task ${task.taskArn}: ${describeError(error)}`,
+        true,
+        {
+          flowRunId: run.id,
+          taskArn: task.taskArn,
+          cause: error,
+        }
+      );
+    }
+    deps.logger.error('Could not stop the task of a run that left PENDING', {
+      error: describeError(error),
+    });
+  }
+  deps.logger.warn('Stopped the task at once: the run left PENDING while it was started', {
+    run_state: type,
+    task_arn: task.taskArn,
+  });
+  return { stopped: `the run became ${type} while its task was started; the task was stopped` };
+};
+
 /** Records the task on the run: `infrastructure_pid` (required) and a log line (best effort). */
 export const recordLaunch = async (
   run: FlowRun,
   prepared: PreparedLaunch,
   started: StartedLaunch,
-  deps: LaunchDeps
+  deps: LaunchDeps,
+  stopped?: { stopped: string }
 ): Promise<LaunchOutcome> => {
   const { task, taskDefinitionArn, registered } = started;
   const pid = infrastructurePid(prepared.configuration.cluster, {
     clusterArn: task.clusterArn,
     taskArn: task.taskArn,
   });
-  if (run.infrastructure_pid === pid) {
+  if (run.infrastructure_pid === pid && !stopped) {
     // A repeated delivery of this attempt: RunTask gave back the task recorded already.
     const reason = `this attempt already has its task (infrastructure_pid ${pid})`;
     deps.logger.info('Not launching', { reason });
@@ -162,10 +235,26 @@ export const recordLaunch = async (
       level: LOG_LEVEL.INFO,
       message: `Created ECS task '${task.taskArn}' from task definition '${taskDefinitionArn}'${registered ? ' (registered for this run)' : ''}; infrastructure_pid '${pid}'.`,
     },
+    ...(stopped
+      ? [
+          {
+            level: LOG_LEVEL.WARNING,
+            message: `Stopped ECS task '${task.taskArn}' at once: ${stopped.stopped}.`,
+          },
+        ]
+      : []),
   ];
   await bestEffort('post the launch to the flow run logs', deps, () =>
     postFlowRunLogs(deps, run.id, lines)
   );
+  if (stopped) {
+    return {
+      status: 'stopped',
+      reason: stopped.stopped,
+      taskArn: task.taskArn,
+      infrastructurePid: pid,
+    };
+  }
   return {
     status: 'launched',
     taskArn: task.taskArn,

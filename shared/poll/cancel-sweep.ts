@@ -18,6 +18,7 @@ import { engineStartedInCurrentAttempt } from '../launch/current-claim.ts';
 import { LOG_LEVEL, PREFECT_LOGGER_NAME } from '../launch/launch-deps.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import {
+  CANCEL_MESSAGES,
   type CancelAction,
   decideCancellation,
   livenessOf,
@@ -26,6 +27,7 @@ import {
 } from './cancel-decision.ts';
 import { type CancelledTaskAction, decideCancelledTask } from './cancelled-task-decision.ts';
 import { listPoolRuns } from './list-pool-runs.ts';
+import { liveTasksOfRun } from './live-tasks-of-run.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
@@ -118,13 +120,31 @@ const carryOut = async (
       task_arn: action.pid.taskArn,
     });
   }
+  let message = action.message;
+  if (action.kind === 'cancel') {
+    // "No infrastructure" is not decided from the pid alone: a task started while the launch was in
+    // flight, or whose pid write failed, is found through ECS and stopped before CANCELLED.
+    const live = await liveTasksOfRun(current, deps);
+    for (const task of live) {
+      await deps.ecs.stopTask(
+        task.cluster,
+        task.taskArn,
+        `Prefect flow run ${run.id} was cancelled (prefect-ecs-serverless)`
+      );
+      deps.logger.info('Stopped a task of a cancelled run found through ECS', {
+        ...log,
+        task_arn: task.taskArn,
+      });
+    }
+    if (live.length > 0) message = CANCEL_MESSAGES.whilePending;
+  }
   const details = state.state_details;
   await deps.prefect.setFlowRunState(
     run.id,
     {
       type: 'CANCELLED',
       name: 'Cancelled',
-      message: action.message,
+      message,
       // As Prefect's worker: keep the details of the Cancelling state (the lease id releases the
       // deployment concurrency slot).
       stateDetails: {
@@ -133,9 +153,11 @@ const carryOut = async (
         pauseKey: details.pause_key,
       },
     },
-    { force: true }
+    // Forced overwrites whatever the run reached since the read above: never resent blindly (a
+    // failure is recorded, and the next sweep reads and decides again).
+    { force: true, replay: false }
   );
-  deps.logger.info('Flow run cancelled', { ...log, message: action.message });
+  deps.logger.info('Flow run cancelled', { ...log, message });
   return true;
 };
 

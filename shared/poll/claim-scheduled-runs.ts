@@ -1,13 +1,16 @@
 /**
  * The heart of a poll: page through `get_scheduled_flow_runs`, claim each run (PENDING with a fresh
- * transition id that marks it ours), enqueue a launch message per claim with the delay that makes
- * RunTask happen at the scheduled time minus the lead, then write the worker labels.
+ * transition id that marks it ours), write the worker and attempt labels (so the launcher finds them
+ * in place), then enqueue a launch message per claim with the delay that makes RunTask happen at the
+ * scheduled time minus the lead.
  *
  * Order matters for "lose nothing": each page's claims are enqueued before the next page is asked
  * for, so a failure later in the poll never strands earlier claims. A claim whose message SQS did
  * not take (or whose answer was lost) stays PENDING without infrastructure and is recognisable as
  * ours (`claim-marker.ts`): the orphan sweep re-enqueues it.
  */
+import { isRetryable } from '../errors/is-retryable.ts';
+import type { SetStateResult } from '../prefect/flow-run-calls.ts';
 import type { FlowRun, WorkPool } from '../prefect/schemas.ts';
 import { interpretClaim } from './claim-decision.ts';
 import { claimTransitionId } from './claim-marker.ts';
@@ -40,6 +43,47 @@ const isWaitingForSlot = (run: FlowRun, now: Date): boolean => {
   return Number.isFinite(next) && next > now.getTime();
 };
 
+/**
+ * Proposes the claim without resending it blindly: a claim is right only while the run is
+ * SCHEDULED, and Prefect would accept a late PENDING even after the run completed elsewhere. On a
+ * retryable failure the run is read again: still SCHEDULED → propose again (same transition id, so
+ * a first write that did happen is answered REJECT with our own id, which `interpretClaim` takes as
+ * ours); our claim already there → the claim as the server has it; anything else → `undefined`.
+ */
+const proposeClaim = async (
+  run: FlowRun,
+  transitionId: string,
+  deps: ResolvedPollDeps
+): Promise<SetStateResult | undefined> => {
+  const proposal = {
+    type: 'PENDING',
+    name: 'Pending',
+    stateDetails: { transitionId },
+  } as const;
+  for (let decision = 1; ; decision++) {
+    try {
+      return await deps.prefect.setFlowRunState(run.id, proposal, { replay: false });
+    } catch (error) {
+      if (!isRetryable(error) || decision >= CLAIM_DECISIONS) throw error;
+    }
+    const current = await deps.prefect.readFlowRun(run.id);
+    const state = current.state;
+    if (state?.type === 'PENDING' && state.state_details.transition_id === transitionId) {
+      return {
+        status: 'ACCEPT',
+        state,
+        details: { type: 'accept_details' },
+        stateWritten: true,
+        transitionId,
+      };
+    }
+    if (state?.type !== 'SCHEDULED') return undefined;
+  }
+};
+
+/** Proposals of one claim before the failure goes to the poll's errors. */
+const CLAIM_DECISIONS = 3;
+
 /** Proposes PENDING for one run; resolves with the claim when it is ours. */
 const claimRun = async (
   run: FlowRun,
@@ -51,11 +95,14 @@ const claimRun = async (
   const transitionId = claimTransitionId(options.workerName, deps.randomUUID);
   const log = { pool: pool.name, flow_run_id: run.id, flow_run_name: run.name };
   try {
-    const answer = await deps.prefect.setFlowRunState(run.id, {
-      type: 'PENDING',
-      name: 'Pending',
-      stateDetails: { transitionId },
-    });
+    const answer = await proposeClaim(run, transitionId, deps);
+    if (answer === undefined) {
+      logger.debug('Flow run not claimed', {
+        ...log,
+        reason: 'it moved on while the claim failed',
+      });
+      return undefined;
+    }
     const verdict = interpretClaim(answer, transitionId);
     if (!verdict.claimed) {
       logger.debug('Flow run not claimed', { ...log, reason: verdict.reason });
@@ -151,8 +198,9 @@ export const claimScheduledRuns = async (
       )
     ).filter((claim): claim is Claim => claim !== undefined);
     result.claimed += claims.length;
-    result.enqueued += (await enqueueLaunches(claims, pool.name, deps, result)).sent.length;
+    // Labels first: the launcher then finds the attempt label in place and writes nothing.
     await labelClaims(claims, pool, deps, result);
+    result.enqueued += (await enqueueLaunches(claims, pool.name, deps, result)).sent.length;
     if (page.length < limit || claims.length === 0) return;
   }
 };

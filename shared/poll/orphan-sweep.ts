@@ -37,7 +37,11 @@ const crashOrphan = async (
     deps.logger.debug('Orphan moved on since the sweep read it', log);
     return false;
   }
-  const answer = await deps.prefect.setFlowRunState(run.id, { type: 'CRASHED', message });
+  const answer = await deps.prefect.setFlowRunState(
+    run.id,
+    { type: 'CRASHED', message },
+    { replay: false } // decided from the read above; the next sweep decides again on failure
+  );
   if (answer.status !== 'ACCEPT') {
     deps.logger.debug('CRASHED not accepted for orphan', { ...log, status: answer.status });
     return false;

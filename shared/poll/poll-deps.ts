@@ -3,7 +3,11 @@
  * the narrowest slices of the shared clients, so tests can hand in small fakes.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { EcsTaskControl } from '../ecs/ecs-api.ts';
+import type { EcsApi, EcsTaskControl } from '../ecs/ecs-api.ts';
+
+/** The ECS calls of the sweeps: DescribeTasks, StopTask, and ListTasks by a run's `startedBy`. */
+export type PollEcs = EcsTaskControl & Pick<EcsApi, 'listLiveTasksStartedBy'>;
+
 import type { PrefectClient } from '../prefect/client.ts';
 import type { QueueSender } from '../queue/queue-sender.ts';
 
@@ -18,6 +22,7 @@ export type PollPrefect = Pick<
   | 'filterAllFlowRuns'
   | 'readFlowRun'
   | 'readFlowRunStates'
+  | 'readDeployment'
   | 'createLogs'
 >;
 
@@ -65,7 +70,7 @@ export interface PollDeps {
   /** Sends launch messages (and the handler's ticks). */
   queue: QueueSender;
   /** StopTask and DescribeTasks for the cancellation sweep (CANCELLING and recently CANCELLED runs). */
-  ecs: EcsTaskControl;
+  ecs: PollEcs;
   options: PollOptions;
   logger: PollLogger;
   /** The clock (default: the system's). */
@@ -83,7 +88,7 @@ export interface PollDeps {
 export interface ResolvedPollDeps {
   prefect: PollPrefect;
   queue: QueueSender;
-  ecs: EcsTaskControl;
+  ecs: PollEcs;
   options: Required<PollOptions>;
   logger: PollLogger;
   now: () => Date;

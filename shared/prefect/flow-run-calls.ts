@@ -20,6 +20,13 @@ export interface SetStateOptions {
    * terminal states included: read the run first. Default `false`.
    */
   force?: boolean;
+  /**
+   * Resend on a retryable failure (default `true`). Pass `false` for a proposal that is right only
+   * in the state it was decided from (a claim, a PENDING sub-state, CRASHED for a stopped task, a
+   * forced CANCELLED): Prefect accepts PENDING after COMPLETED and RUNNING after CANCELLED, so a
+   * blind resend could undo what happened meanwhile. On failure, read the run again and decide again.
+   */
+  replay?: boolean;
 }
 
 /** The server's answer to a proposal, plus what the client knows about the exchange. */
@@ -129,6 +136,7 @@ export const createFlowRunCalls = (http: HttpTransport, randomUUID: () => string
           state: toStateCreate(state, { flow_run_id: id, transition_id: transitionId }),
           force: options.force ?? false,
         },
+        ...(options.replay === false ? { replay: false } : {}),
       } as const;
       const { status, data } = await http.sendParsed(request, OrchestrationResultSchema);
       return { ...data, stateWritten: status === 201, transitionId };

@@ -26,6 +26,12 @@ export interface HttpRequest {
   query?: Readonly<Record<string, string | number | boolean | undefined>>;
   /** JSON body, serialised once so every attempt sends the same bytes. */
   body?: unknown;
+  /**
+   * `false`: never resend (the first failure is thrown, still marked retryable when it is). For
+   * requests whose meaning depends on a state read earlier: a replay could land after the world
+   * changed (Prefect accepts PENDING after COMPLETED), so the caller reads again and decides again.
+   */
+  replay?: boolean;
 }
 
 /** A successful (2xx) response. */
@@ -230,6 +236,7 @@ export const createHttpTransport = (
           random,
         });
       }
+      if (request.replay === false) throw failure;
       if (delay === undefined || now() - started + delay >= options.deadlineMs) throw failure;
       await sleep(delay);
     }

@@ -23,6 +23,7 @@ import { type LaunchLogger, withLogKeys } from '../launch/launch-logger.ts';
 import { CrashCause, MetricName, recordCount, recordRunCrashed } from '../observability.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import { isNotFound } from '../prefect/prefect-api-error.ts';
+import { PrefectError } from '../prefect/prefect-error.ts';
 import type { FlowRun, SetStateStatus } from '../prefect/schemas.ts';
 import {
   decideReport,
@@ -49,6 +50,8 @@ export interface SyncTaskStateDeps {
   /** Powertools' `Logger` fits; every line of an event carries `flow_run_id`. */
   logger: LaunchLogger;
   config: Pick<ReporterConfig, 'logTailLines'>;
+  /** Waits between decisions after a failed proposal (default: a timer). */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * Where the accepted CRASHED (RunsCrashed, by diagnosis cause) and CANCELLED (RunsCancelled)
    * proposals are counted; the handler publishes them. None: not counted.
@@ -116,10 +119,11 @@ const apply = async (
   if (action.kind !== 'propose') return outcome;
 
   const transitionId = transitionIdFromEventId(event.id);
-  const result = await deps.prefect.setFlowRunState(flowRunId, {
-    ...action.state,
-    stateDetails: { transitionId },
-  });
+  const result = await deps.prefect.setFlowRunState(
+    flowRunId,
+    { ...action.state, stateDetails: { transitionId } },
+    { replay: false }
+  );
   outcome.status = result.status;
   outcome.duplicate =
     result.status === 'REJECT' && result.state?.state_details.transition_id === transitionId;
@@ -146,6 +150,48 @@ const apply = async (
   }
   return outcome;
 };
+
+/** Decisions made again after a proposal failed retryably, before the event itself is retried. */
+export const MAX_DECISIONS = 3;
+
+const isFailedProposal = (error: unknown): boolean =>
+  error instanceof PrefectError && error.operation === 'setFlowRunState' && isRetryable(error);
+
+/**
+ * Reads the run, decides and applies; when the proposal fails retryably (a 503, a lost answer) the
+ * client does not resend it (`replay: false`): the run is read again and the event decided again,
+ * because the proposal was right only in the state it was decided from. Prefect accepts PENDING
+ * after COMPLETED or CRASHED (no rule of CoreFlowPolicy forbids it; PreventPendingTransitions only
+ * covers PENDING, RUNNING, CANCELLING and CANCELLED), so resending an InfrastructurePending decided
+ * while the run was PENDING could undo a flow that completed meanwhile. A failed proposal whose
+ * write nevertheless happened is seen in the new read (its transition id, or the state it made), so
+ * deciding again never applies it twice. After {@link MAX_DECISIONS} the error propagates and the
+ * event is retried (EventBridge/Lambda), which starts from a fresh read too.
+ */
+const readDecideApply = async (
+  event: TaskStateChangeEvent,
+  flowRunId: string,
+  deps: SyncTaskStateDeps,
+  onRead: (run: FlowRun) => void
+): Promise<SyncOutcome> => {
+  for (let decision = 1; ; decision++) {
+    const run = await deps.prefect.readFlowRun(flowRunId);
+    onRead(run);
+    try {
+      return await apply(event, flowRunId, run, deps);
+    } catch (error) {
+      if (!isFailedProposal(error) || decision >= MAX_DECISIONS) throw error;
+      deps.logger.warn('The proposal failed; reading the run again and deciding again', {
+        decision,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      await (deps.sleep ?? defaultSleep)(200 * 2 ** (decision - 1));
+    }
+  }
+};
+
+const defaultSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 const deregister = async (
   event: TaskStateChangeEvent,
@@ -199,9 +245,9 @@ export const syncTaskState = async (
     let outcome: SyncOutcome;
     let state = 'not found';
     try {
-      const run = await deps.prefect.readFlowRun(flowRunId);
-      state = runState(run);
-      outcome = await apply(event, flowRunId, run, scoped);
+      outcome = await readDecideApply(event, flowRunId, scoped, (run) => {
+        state = runState(run);
+      });
     } catch (error) {
       if (!isNotFound(error) || error.operation !== 'readFlowRun') throw error;
       outcome = { flowRunId, action: 'run-not-found', reason: 'the flow run no longer exists' };

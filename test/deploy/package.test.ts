@@ -45,6 +45,7 @@ const NAMES = Object.keys(FUNCTIONS) as FunctionName[];
 const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
   poller: [
     'ecs:DescribeTasks',
+    'ecs:ListTasks',
     'ecs:StopTask',
     'logs:CreateLogStream',
     'logs:PutLogEvents',
@@ -62,6 +63,7 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
     'ecs:ListTasks',
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
+    'ecs:StopTask',
     'ecs:TagResource',
     'iam:PassRole',
     'logs:CreateLogStream',
@@ -99,11 +101,10 @@ const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> 
   poller: [
     'ecs:DeregisterTaskDefinition',
     'ecs:DescribeTaskDefinition',
-    'ecs:ListTasks',
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
   ],
-  launcher: ['ecs:DeregisterTaskDefinition', 'ecs:StopTask'],
+  launcher: ['ecs:DeregisterTaskDefinition'],
   reporter: ['ecs:ListTasks', 'ecs:RegisterTaskDefinition', 'ecs:RunTask', 'ecs:StopTask'],
   webhook: [],
 };

@@ -76,6 +76,10 @@ export const FINAL_STATES: ReadonlySet<string> = new Set([
 ]);
 
 const REGION = 'us-east-1';
+
+/** The SDK clients' middleware stacks differ only in their command types; one shape serves all. */
+type AnyClient = Pick<ECSClient, 'middlewareStack'>;
+
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export const sleep = (ms: number): Promise<void> =>
@@ -168,13 +172,21 @@ export interface LogLine {
   level: string;
   message: string;
   attributes: Record<string, unknown>;
+  /** When it was logged. */
+  at: Date;
 }
 
 const memoryLogger = (lambda: LogLine['lambda'], lines: LogLine[]) => {
   const at =
     (level: string) =>
     (message: string, ...attributes: Record<string, unknown>[]) => {
-      lines.push({ lambda, level, message, attributes: Object.assign({}, ...attributes) });
+      lines.push({
+        lambda,
+        level,
+        message,
+        attributes: Object.assign({}, ...attributes),
+        at: new Date(),
+      });
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 };
@@ -182,6 +194,42 @@ const memoryLogger = (lambda: LogLine['lambda'], lines: LogLine[]) => {
 export interface WorldOptions {
   /** The launch queue's visibility timeout; also caps the retry delays the launcher asks for. */
   launchVisibilityTimeout: number;
+  /** The launch queue's redrive `maxReceiveCount` (default 5; deployed: `launchMaxReceiveCount`). */
+  launchMaxReceiveCount?: number;
+  /** Variables set on top of the Lambdas' environment below (e.g. `ORPHAN_AFTER_SECONDS`). */
+  env?: Record<string, string>;
+  /**
+   * How the Lambdas' Prefect clients wait between retries (default: not at all). A soak passes a
+   * short real wait, so that the world can move on between a request and its retry, as it does
+   * during the real backoff.
+   */
+  prefectRetrySleep?: (ms: number) => Promise<void>;
+}
+
+/** One AWS SDK call of a launcher container, as {@link LauncherContainerOptions} sees it. */
+export interface AwsCallView {
+  service: 'ecs' | 'ec2' | 'sqs' | 'secretsmanager';
+  /** The command's name without `Command`, e.g. `RunTask`. */
+  operation: string;
+  input: unknown;
+}
+
+/** What a launcher container may have replaced or watched (a soak kills containers this way). */
+export interface LauncherContainerOptions {
+  /** The fetch of its Prefect client (default: the global one). */
+  fetch?: typeof fetch;
+  /**
+   * Wraps each of its AWS SDK calls outside the SDK's own retries: call `proceed` to make the call
+   * (its answer is the call's output); hold or throw to change what the launcher sees.
+   */
+  aroundAwsCall?: (call: AwsCallView, proceed: () => Promise<unknown>) => Promise<unknown>;
+}
+
+/** A launcher Lambda container: its own SDK clients, Prefect client and warm caches. */
+export interface LauncherContainer {
+  handler: LauncherHandler;
+  /** Destroys its SDK clients (a container that is gone). */
+  destroy(): void;
 }
 
 export interface EndToEndWorld {
@@ -199,6 +247,11 @@ export interface EndToEndWorld {
   env: Record<string, string>;
   poller: (event: unknown) => Promise<unknown>;
   launcher: LauncherHandler;
+  /**
+   * Another launcher container (a Lambda scaling out, or replacing a killed one): its own clients
+   * and caches, the same configuration and time compression as `launcher`.
+   */
+  startLauncherContainer(options?: LauncherContainerOptions): Promise<LauncherContainer>;
   reporter: ReporterHandler;
   /** Every line the three Lambdas logged. */
   lines: LogLine[];
@@ -218,7 +271,11 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
   const sqs = await startSqsStandin({
     region: REGION,
     queues: [
-      { name: 'launch', visibilityTimeout: options.launchVisibilityTimeout, maxReceiveCount: 5 },
+      {
+        name: 'launch',
+        visibilityTimeout: options.launchVisibilityTimeout,
+        maxReceiveCount: options.launchMaxReceiveCount ?? 5,
+      },
       { name: 'tick', visibilityTimeout: 60 },
     ],
   });
@@ -272,9 +329,10 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
     ECS_EXECUTION_ROLE_ARN: EXECUTION_ROLE,
     POLL_INTERVAL_SECONDS: '5',
     LAUNCH_LEAD_SECONDS: '1',
+    ...options.env,
   };
   const lines: LogLine[] = [];
-  const noWait = { sleep: async () => {} };
+  const noWait = { sleep: options.prefectRetrySleep ?? (async () => {}) };
 
   // Poller (functions/poller/handler.ts, with clients aimed at the stand-ins)
   const pollerConfig = loadPollerConfig(env);
@@ -298,32 +356,72 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
   };
   const poller = createPollerHandler(async () => pollerDeps, pollerLogger);
 
-  // Launcher
-  const launcherDeps = await createLauncherDeps(loadConfig(env), {
-    logger: memoryLogger('launcher', lines),
-    clients: {
-      ecs: client(new ECSClient({ ...awsEndpoint, maxAttempts: 4 })),
-      ec2: client(new EC2Client(awsEndpoint)),
-      sqs: client(new SQSClient(sqsEndpoint)),
-      secretsManager: client(new SecretsManagerClient(awsEndpoint)),
-    },
-    prefectDeps: noWait,
-  });
+  // Launcher (each container: its own clients and caches)
+  const launcherConfig = loadConfig(env);
   // Time compression: the launcher asks SQS for its real backoff (15 s and up); the record comes
   // back after at most the test queue's visibility timeout instead.
   const visibilityRequests: number[] = [];
-  const launcher = createLauncherHandler({
-    ...launcherDeps,
-    queue: {
-      changeVisibility: (receiptHandle, seconds) => {
-        visibilityRequests.push(seconds);
-        return launcherDeps.queue.changeVisibility(
-          receiptHandle,
-          Math.min(seconds, options.launchVisibilityTimeout)
+  const startLauncherContainer = async (
+    container: LauncherContainerOptions = {}
+  ): Promise<LauncherContainer> => {
+    const own: { destroy(): void }[] = [];
+    const made = <T extends { destroy(): void }>(service: AwsCallView['service'], sdk: T): T => {
+      own.push(sdk);
+      const around = container.aroundAwsCall;
+      if (around) {
+        (sdk as unknown as AnyClient).middlewareStack.add(
+          (next, context) => async (args) => {
+            let result: Awaited<ReturnType<typeof next>> | undefined;
+            await around(
+              {
+                service,
+                operation: (context.commandName ?? '').replace(/Command$/, ''),
+                input: args.input,
+              },
+              async () => {
+                result = await next(args);
+                return result.output;
+              }
+            );
+            if (result === undefined) throw new Error(`${service} call was not made`);
+            return result;
+          },
+          { step: 'initialize', name: 'aroundAwsCall' }
         );
+      }
+      return sdk;
+    };
+    const deps = await createLauncherDeps(launcherConfig, {
+      logger: memoryLogger('launcher', lines),
+      clients: {
+        ecs: made('ecs', new ECSClient({ ...awsEndpoint, maxAttempts: 4 })),
+        ec2: made('ec2', new EC2Client(awsEndpoint)),
+        sqs: made('sqs', new SQSClient(sqsEndpoint)),
+        secretsManager: made('secretsmanager', new SecretsManagerClient(awsEndpoint)),
       },
-    },
-  });
+      prefectDeps: container.fetch ? { ...noWait, fetch: container.fetch } : noWait,
+    });
+    const handler = createLauncherHandler({
+      ...deps,
+      queue: {
+        changeVisibility: (receiptHandle, seconds) => {
+          visibilityRequests.push(seconds);
+          return deps.queue.changeVisibility(
+            receiptHandle,
+            Math.min(seconds, options.launchVisibilityTimeout)
+          );
+        },
+      },
+    });
+    clients.push(...own);
+    return {
+      handler,
+      destroy: () => {
+        for (const sdk of own) sdk.destroy();
+      },
+    };
+  };
+  const { handler: launcher } = await startLauncherContainer();
 
   // Reporter
   const logs = client(new CloudWatchLogsClient(awsEndpoint));
@@ -352,6 +450,7 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
     env,
     poller: (event) => poller(event),
     launcher,
+    startLauncherContainer,
     reporter,
     lines,
     visibilityRequests,
@@ -577,7 +676,7 @@ const startFlowRun = async (world: EndToEndWorld, flowRunId: string): Promise<vo
 };
 
 /** Writes lines to the awslogs stream the task's definition names for its flow container. */
-const writeContainerLogs = (world: EndToEndWorld, task: EcsTaskSnapshot): string[] => {
+export const writeContainerLogs = (world: EndToEndWorld, task: EcsTaskSnapshot): string[] => {
   const registration = world.aws
     .callsTo('RegisterTaskDefinition')
     .map(

@@ -26,12 +26,15 @@ import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { claimClientToken } from '../../shared/ecs/client-token.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
+import { claimLabels } from '../../shared/poll/run-labels.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import {
   type ActorOptions,
+  labelFlowRun,
   proposeState,
   readFlowRun,
+  readWorkPool,
   seed,
   user,
 } from '../standins/prefect/actors.ts';
@@ -547,8 +550,9 @@ describe('launcher: task definitions are registered by content', () => {
     for (const { run } of [...claimed, ...next]) expect(tasksOf(run.id)).toHaveLength(1);
     // Steady state: RunTask only (the first run adds one Describe and one Register).
     expect(ecsCalls).toBe(100 + 2);
-    // readFlowRun, readDeployment, updateFlowRun, labels, logs (+ flow and pool once).
-    expect(prefectCalls).toBe(100 * 5 + 2);
+    // readFlowRun, readDeployment, labels (no poller wrote them here), readFlowRun after RunTask,
+    // updateFlowRun, logs (+ flow and pool once).
+    expect(prefectCalls).toBe(100 * 6 + 2);
     console.info(
       `100 runs: ${registrations} registration(s), ${ecsCalls} ECS calls, ${prefectCalls} Prefect calls`
     );
@@ -708,13 +712,20 @@ describe('launcher: failures', () => {
 });
 
 describe('launcher: per-run requests', () => {
-  it('makes five Prefect calls per run in steady state', async () => {
+  it('makes five Prefect calls per run in steady state (the poller labelled the claim)', async () => {
     // Prepare
     const { handler } = await createLauncher();
     const deployment = await seedDeployment();
     const warm = await claimedRun(deployment.id);
     await invoke(handler, await enqueue([warm.body]));
-    const { run, body } = await claimedRun(deployment.id);
+    const { run, body, transitionId } = await claimedRun(deployment.id);
+    const pool = await readWorkPool(prefect.apiUrl, POOL, auth);
+    await labelFlowRun(
+      prefect.apiUrl,
+      run.id,
+      claimLabels('prefect-ecs-serverless', { name: POOL, id: pool.id }, transitionId),
+      auth
+    );
     const before = prefect.requests.length;
     // Act
     await invoke(handler, await enqueue([body]));
@@ -725,10 +736,11 @@ describe('launcher: per-run requests', () => {
     expect(made).toEqual([
       `GET /flow_runs/${run.id}`,
       `GET /deployments/${deployment.id}`,
-      `PATCH /flow_runs/${run.id}/labels`, // the attempt label, before RunTask (no poller here)
+      `GET /flow_runs/${run.id}`, // after RunTask: did the run leave PENDING meanwhile?
       `PATCH /flow_runs/${run.id}`,
       'POST /logs/',
     ]);
-    expect(prefectRequestsFor(run.id)).toHaveLength(5);
+    // the poller's claim and labels, then the launcher's four calls naming the run
+    expect(prefectRequestsFor(run.id)).toHaveLength(6);
   });
 });

@@ -45,13 +45,19 @@ const runStart = (args: string[] = []): Promise<Finished> => {
   });
 };
 
-/** A run's summary: `✓ <name>  <STATE>  launched ±x s vs scheduled[, flow started ±y s]`. */
+/**
+ * A run's summary: `✓ <name>  <STATE>  <n> attempt(s)  launched ±x s vs scheduled[, flow started
+ * ±y s]`, its message on the next line, then (two attempts or more) one line per attempt.
+ */
 interface SummaryLine {
   ok: boolean;
   state: string;
+  attempts: number;
   launchedS: number | undefined;
   startedS: number | undefined;
   message: string;
+  /** `attempt <n>: <state> → <state> …` lines, each without its `attempt <n>: `. */
+  attemptPaths: string[];
 }
 
 const parseSummary = (stdout: string): Map<string, SummaryLine> => {
@@ -59,21 +65,36 @@ const parseSummary = (stdout: string): Map<string, SummaryLine> => {
   const runs = new Map<string, SummaryLine>();
   for (const [index, line] of lines.entries()) {
     const match =
-      /^ {2}([✓✗]) (\S+)\s+([A-Z]+)\s+(?:launched ([+-]\d+\.\d) s vs scheduled|never launched)(?:, flow started ([+-]\d+\.\d) s)?/.exec(
+      /^ {2}([✓✗]) (\S+)\s+([A-Z]+)\s+(\d+) attempts?\s+(?:launched ([+-]\d+\.\d) s vs scheduled|never launched)(?:, flow started ([+-]\d+\.\d) s)?/.exec(
         line
       );
     if (!match) continue;
     const next = lines[index + 1] ?? '';
+    const attemptPaths: string[] = [];
+    for (const after of lines.slice(index + 2)) {
+      const path = /^ {6}attempt (\d+): (.*)$/.exec(after);
+      if (!path) break;
+      attemptPaths.push(path[2] ?? '');
+    }
     runs.set(match[2] ?? '', {
       ok: match[1] === '✓',
       state: match[3] ?? '',
-      launchedS: match[4] === undefined ? undefined : Number(match[4]),
-      startedS: match[5] === undefined ? undefined : Number(match[5]),
-      message: next.startsWith('      ') ? next.trim() : '',
+      attempts: Number(match[4]),
+      launchedS: match[5] === undefined ? undefined : Number(match[5]),
+      startedS: match[6] === undefined ? undefined : Number(match[6]),
+      message: next.startsWith('      ') && !next.startsWith('      attempt ') ? next.trim() : '',
+      attemptPaths,
     });
   }
   return runs;
 };
+
+/**
+ * An attempt's states without InfrastructurePending: the reporter proposes it only when the worker
+ * saw the task starting before the engine reported RUNNING, which a slow machine may not.
+ */
+const withoutInfrastructurePending = (path: string): string =>
+  path.replace(' → InfrastructurePending', '');
 
 describe('npm start without PREFECT_API_URL: the sandbox', () => {
   let result: Finished;
@@ -88,7 +109,7 @@ describe('npm start without PREFECT_API_URL: the sandbox', () => {
     expect(result.stderr).not.toMatch(/unexpected error/);
     expect(result.code).toBe(0);
     expect(result.ms).toBeLessThan(60_000);
-    expect(result.stdout).toMatch(/Summary: all 7 runs ended as expected, in \d+\.\d s\./);
+    expect(result.stdout).toMatch(/Summary: all 9 runs ended as expected, in \d+\.\d s\./);
   });
 
   it('says at the top that it is a sandbox and how to point it at a real Prefect', () => {
@@ -103,6 +124,9 @@ describe('npm start without PREFECT_API_URL: the sandbox', () => {
     expect(result.stdout).toMatch(/etl-1: Prefect PENDING.*launched/);
     expect(result.stdout).toMatch(/etl-1: Prefect COMPLETED, ECS STOPPED/);
     expect(result.stdout).toMatch(/on-time: Prefect SCHEDULED, ECS -, not launched/);
+    expect(result.stdout).toMatch(/retried: Prefect COMPLETED, ECS STOPPED, attempt 2, launched/);
+    expect(result.stdout).toMatch(/spot: Prefect SCHEDULED \(AwaitingRetry\), ECS/);
+    expect(result.stdout).toMatch(/spot: Prefect COMPLETED, ECS STOPPED, attempt 2, launched/);
   });
 
   it('ends every seeded run in its expected state', () => {
@@ -114,9 +138,41 @@ describe('npm start without PREFECT_API_URL: the sandbox', () => {
       oom: 'CRASHED',
       'bad-image': 'CRASHED',
       cancelled: 'CANCELLED',
+      retried: 'COMPLETED',
+      spot: 'COMPLETED',
       'on-time': 'COMPLETED',
     });
     expect([...summary.values()].every((line) => line.ok)).toBe(true);
+  });
+
+  it('gives each run its attempts: two for the run retried after a crash and the Spot run, each attempt’s states', () => {
+    expect(Object.fromEntries([...summary].map(([name, line]) => [name, line.attempts]))).toEqual({
+      'etl-1': 1,
+      'etl-2': 1,
+      'etl-3': 1,
+      oom: 1,
+      'bad-image': 1,
+      cancelled: 1,
+      retried: 2,
+      spot: 2,
+      'on-time': 1,
+    });
+    expect(
+      Object.fromEntries(
+        SANDBOX_SCENARIOS.map((scenario) => [scenario.name, scenario.expectedAttempts ?? 1])
+      )
+    ).toEqual(Object.fromEntries([...summary].map(([name, line]) => [name, line.attempts])));
+    expect(summary.get('retried')?.attemptPaths.map(withoutInfrastructurePending)).toEqual([
+      'Pending → Running → Crashed → AwaitingRetry',
+      'Pending → Running → Completed',
+    ]);
+    // The Spot run's engine rescheduled it: never CRASHED in between.
+    expect(summary.get('spot')?.attemptPaths.map(withoutInfrastructurePending)).toEqual([
+      'Pending → Running → AwaitingRetry',
+      'Pending → Running → Completed',
+    ]);
+    expect(summary.get('etl-1')?.attemptPaths).toEqual([]);
+    expect(summary.get('retried')?.message).toBe('Completed');
   });
 
   it('gives the reporter’s diagnosis for the run killed for memory and the one whose image cannot be pulled', () => {

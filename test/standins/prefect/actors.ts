@@ -413,3 +413,7 @@ export const labelFlowRun = (
   labels: Record<string, string | number | boolean>,
   options?: ActorOptions
 ) => call<void>(apiUrl, 'PATCH', `/flow_runs/${flowRunId}/labels`, labels, options);
+
+/** `GET /work_pools/{name}`. */
+export const readWorkPool = (apiUrl: string, name: string, options?: ActorOptions) =>
+  call<WorkPool>(apiUrl, 'GET', `/work_pools/${encodeURIComponent(name)}`, undefined, options);

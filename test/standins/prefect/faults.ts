@@ -4,11 +4,24 @@
  * or, with `afterHandling`, after the server handled them (the write happened, the answer is lost).
  */
 
+/** What a rule's `when` sees of a request. */
+export interface FaultRequest {
+  method: string;
+  /** The path after `/api`. */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
 export interface FaultRule {
   /** Only requests with this method (any when absent). */
   method?: string;
   /** Matched against the path after `/api`, e.g. `/work_pools/p/get_scheduled_flow_runs`. */
   path: string | RegExp;
+  /**
+   * Only requests this accepts (any when absent), e.g. only one client's calls by a header it sends.
+   * A request it refuses neither fires the rule nor uses up one of its `times`.
+   */
+  when?: (request: FaultRequest) => boolean;
   status: number;
   /** Seconds, sent as the `Retry-After` header. */
   retryAfter?: number;
@@ -42,7 +55,7 @@ interface ActiveFault {
 
 /** The fault store of one stand-in; `take` consumes one use of the first matching rule. */
 export const createFaults = (): FaultInjector & {
-  take(method: string, path: string): FaultRule | undefined;
+  take(method: string, path: string, headers?: FaultRequest['headers']): FaultRule | undefined;
 } => {
   const active: ActiveFault[] = [];
   return {
@@ -52,11 +65,12 @@ export const createFaults = (): FaultInjector & {
     clear() {
       active.length = 0;
     },
-    take(method, path) {
+    take(method, path, headers = {}) {
       const index = active.findIndex(
         ({ rule }) =>
           (rule.method === undefined || rule.method.toUpperCase() === method) &&
-          (typeof rule.path === 'string' ? rule.path === path : rule.path.test(path))
+          (typeof rule.path === 'string' ? rule.path === path : rule.path.test(path)) &&
+          (rule.when === undefined || rule.when({ method, path, headers }))
       );
       const fault = active[index];
       if (!fault) return undefined;

@@ -247,6 +247,23 @@ describe('Prefect stand-in: HTTP transport', () => {
       expect(prefect.requests.at(-2)?.handledStatus).toBe(201);
     });
 
+    it('fails only the requests its `when` accepts, and uses up its times only on them', async () => {
+      // Prepare: a fault for the Lambdas' calls, not for those of a client that says who it is
+      prefect = await startPrefectStandin();
+      prefect.faults.inject({
+        path: '/health',
+        status: 503,
+        times: 1,
+        when: (request) => request.headers['x-actor'] === undefined,
+      });
+      // Act
+      const actor = await fetch(`${prefect.apiUrl}/health`, { headers: { 'x-actor': 'engine' } });
+      const lambda = await rawCall(prefect.apiUrl, 'GET', '/health');
+      const after = await rawCall(prefect.apiUrl, 'GET', '/health');
+      // Assess
+      expect([actor.status, lambda.status, after.status]).toEqual([200, 503, 200]);
+    });
+
     it('stops failing after clear()', async () => {
       // Prepare
       prefect = await startPrefectStandin();
@@ -259,9 +276,10 @@ describe('Prefect stand-in: HTTP transport', () => {
     });
   });
 
-  it('records every request with its path after /api, parsed body and answer', async () => {
+  it('records every request with its path after /api, parsed body, answer and arrival time', async () => {
     // Prepare
-    prefect = await startPrefectStandin();
+    const arrival = new Date('2026-08-21T12:00:00Z');
+    prefect = await startPrefectStandin({ now: () => arrival });
     // Act
     await rawCall(prefect.apiUrl, 'POST', '/work_pools/', { body: { name: 'p', type: 'ecs' } });
     // Assess
@@ -272,6 +290,7 @@ describe('Prefect stand-in: HTTP transport', () => {
       url: '/api/work_pools/',
       body: { name: 'p', type: 'ecs' },
       status: 201,
+      at: arrival,
     });
   });
 });

@@ -38,7 +38,7 @@ import { workQueueRoutes } from './routes/work-queues.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { createStore, type LogRecord, type Store } from './store.ts';
 
-export type { FaultRule } from './faults.ts';
+export type { FaultRequest, FaultRule } from './faults.ts';
 
 export interface PrefectStandinOptions {
   /** Default 0: any free port. */
@@ -64,6 +64,8 @@ export interface RecordedRequest {
   body: unknown;
   /** The status answered; 0 for a dropped connection. */
   status: number;
+  /** When it arrived, by the stand-in's clock. */
+  at: Date;
   /** Set when a handler crashed (the client saw a 500). */
   error?: string;
   /** With an `afterHandling` fault: what the server did answer before the fault replaced it. */
@@ -217,10 +219,11 @@ export const startPrefectStandin = async (
       headers: { ...request.headers },
       body: parseLoosely(text),
       status: 0,
+      at: options.now?.() ?? new Date(),
     };
     requests.push(recorded);
 
-    const fault = faults.take(method, recorded.path);
+    const fault = faults.take(method, recorded.path, recorded.headers);
     const failAnswer = async (rule: FaultRule): Promise<void> => {
       await rule.onFire?.();
       if (rule.dropConnection) {

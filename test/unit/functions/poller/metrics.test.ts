@@ -6,14 +6,13 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPollerHandler } from '../../../../functions/poller/create-handler.ts';
-import type { EcsTaskControl } from '../../../../shared/ecs/ecs-api.ts';
 import {
   CRASH_CAUSE_DIMENSION,
   CrashCause,
   createMetrics,
   METRICS_NAMESPACE,
 } from '../../../../shared/observability.ts';
-import type { PollPrefect } from '../../../../shared/poll/poll-deps.ts';
+import type { PollEcs, PollPrefect } from '../../../../shared/poll/poll-deps.ts';
 import { WORKER_NAME_LABEL } from '../../../../shared/poll/run-labels.ts';
 import type { PollerDeps } from '../../../../shared/poll/run-poller.ts';
 import type { FlowRun } from '../../../../shared/prefect/schemas.ts';
@@ -83,11 +82,15 @@ const fakePrefect = (): PollPrefect => {
     },
     createLogs: async () => undefined,
     readFlowRunStates: async () => [],
+    readDeployment: async () => {
+      throw new Error('not expected');
+    },
   };
 };
 
 /** ECS where the cancelled run's task is RUNNING until StopTask. */
-const fakeEcs = (): EcsTaskControl => ({
+const fakeEcs = (): PollEcs => ({
+  listLiveTasksStartedBy: async () => [],
   describeTasks: async (_cluster, taskArns) => ({
     tasks: taskArns.map((taskArn) => ({
       taskArn,

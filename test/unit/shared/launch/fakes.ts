@@ -8,6 +8,7 @@ import type { Ec2Api } from '../../../../shared/ecs/ec2-api.ts';
 import type {
   DescribedTaskDefinition,
   EcsApi,
+  EcsTaskControl,
   RunTaskInput,
   RunTaskResult,
 } from '../../../../shared/ecs/ecs-api.ts';
@@ -213,11 +214,12 @@ export const fakePrefect = (run: FlowRun = flowRun()) => {
 export const fakeEcs = () => {
   const calls: string[] = [];
   const runInputs: RunTaskInput[] = [];
+  const stopped: string[] = [];
   const scripted: (RunTaskResult | Error)[] = [];
   const tasksByToken = new Map<string, string>();
   const revisions = new Map<string, DescribedTaskDefinition[]>();
   let taskCount = 0;
-  const api: EcsApi = {
+  const api: EcsApi & Pick<EcsTaskControl, 'stopTask'> = {
     async registerTaskDefinition(input) {
       calls.push('registerTaskDefinition');
       const family = input.family ?? '';
@@ -270,11 +272,17 @@ export const fakeEcs = () => {
       calls.push('listTasks');
       return [];
     },
+    async stopTask(_cluster, taskArn) {
+      calls.push('stopTask');
+      stopped.push(taskArn);
+      return undefined;
+    },
   };
   return {
     api,
     calls,
     runInputs,
+    stopped,
     revisions,
     script(...answers: (RunTaskResult | Error)[]) {
       scripted.push(...answers);

@@ -38,6 +38,7 @@ describe('launchFlowRun: the happy path', () => {
       'readFlow',
       'readWorkPool',
       'updateFlowRunLabels',
+      'readFlowRun',
       'updateFlowRun',
       'createLogs',
     ]);
@@ -57,7 +58,7 @@ describe('launchFlowRun: the happy path', () => {
     expect(prefect.logs.at(-1)?.message).toContain(`Created ECS task '${TASK_1}'`);
   });
 
-  it('costs one ECS call and four Prefect calls per run once warm (labels written by the poller)', async () => {
+  it('costs one ECS call and five Prefect calls per run once warm (labels written by the poller)', async () => {
     // Prepare
     const { deps, prefect, ecs, ec2 } = launchDeps();
     await launchFlowRun(message, deps);
@@ -70,7 +71,13 @@ describe('launchFlowRun: the happy path', () => {
     // Assess
     expect(ecs.calls).toEqual(['runTask']);
     expect(ec2.calls).toEqual([]);
-    expect(prefect.calls).toEqual(['readFlowRun', 'readDeployment', 'updateFlowRun', 'createLogs']);
+    expect(prefect.calls).toEqual([
+      'readFlowRun',
+      'readDeployment',
+      'readFlowRun', // after RunTask: did it leave PENDING meanwhile?
+      'updateFlowRun',
+      'createLogs',
+    ]);
   });
 
   it('tolerates the log failing after the task started, and a refused label before it', async () => {

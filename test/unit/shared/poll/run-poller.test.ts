@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPollerHandler } from '../../../../functions/poller/create-handler.ts';
-import type { EcsTaskControl } from '../../../../shared/ecs/ecs-api.ts';
-import type { PollOptions, PollPrefect } from '../../../../shared/poll/poll-deps.ts';
+import type { PollEcs, PollOptions, PollPrefect } from '../../../../shared/poll/poll-deps.ts';
 import { pollPools } from '../../../../shared/poll/poll-pools.ts';
 import { type PollerDeps, runPoller } from '../../../../shared/poll/run-poller.ts';
 import { PrefectNotFoundError } from '../../../../shared/prefect/prefect-api-error.ts';
@@ -94,6 +93,9 @@ const fakePrefect = (runsPerPool = 0) => {
     async readFlowRunStates() {
       throw new Error('not expected');
     },
+    async readDeployment() {
+      throw new Error('not expected');
+    },
   };
   return { prefect, calls };
 };
@@ -106,7 +108,7 @@ const recordingQueue = (calls: string[], fail?: (url: string) => boolean): Queue
   },
 });
 
-const noEcs = {} as EcsTaskControl;
+const noEcs = {} as PollEcs;
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 const depsWith = (
