@@ -1,8 +1,11 @@
 /**
  * What the sandbox shows: a live table of the runs (redrawn in place with ANSI escapes on a
  * terminal; one appended line per change otherwise), then a summary with each run's final state,
- * its message or diagnosis, and how late it was launched compared with its scheduled time.
+ * its number of attempts, its message or diagnosis, and how late it was launched compared with its
+ * scheduled time. A run that took more than one attempt also gets each attempt's states.
  */
+import { isClaimState } from '../shared/launch/current-claim.ts';
+import type { State } from '../shared/prefect/schemas.ts';
 
 /** The final state types of a flow run. */
 export const FINAL_STATES = new Set(['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED']);
@@ -13,16 +16,58 @@ export interface RunRow {
   does: string;
   expected: string;
   expectedMessage?: RegExp | undefined;
+  /** How many attempts it must take. */
+  expectedAttempts: number;
   scheduledTime: Date;
   /** Prefect's state (type, name, message) as last read. */
   state?: { type: string; name: string; message: string | null } | undefined;
-  /** The ECS status the worker last saw (from following the task). */
+  /** The ECS status the worker last saw of its latest task (from following the task). */
   ecsStatus?: string | undefined;
+  /** ECS tasks started for it so far: one per attempt. */
+  tasks?: number | undefined;
+  /**
+   * Its attempts as Prefect's state history shows them, each the names of its states from its
+   * claim on (see {@link attemptsInHistory}); read for the summary, `undefined` before.
+   */
+  attempts?: string[][] | undefined;
   /** When the launcher obtained the task (RunTask answered). */
   launchedAt?: Date | undefined;
   /** When the engine started the flow (`start_time`). */
   startTime?: Date | undefined;
 }
+
+/**
+ * A run's state history (oldest first) cut into attempts: each attempt starts with a claim (a
+ * PENDING named "Pending") and lists the names of its states until the next claim. States before
+ * the first claim (the run waiting to be scheduled) belong to no attempt.
+ *
+ * @example
+ * attemptsInHistory(await reader.readFlowRunStates(id));
+ * // [['Pending', 'InfrastructurePending', 'Running', 'Crashed', 'AwaitingRetry'],
+ * //  ['Pending', 'InfrastructurePending', 'Running', 'Completed']]
+ */
+export const attemptsInHistory = (states: readonly Pick<State, 'type' | 'name'>[]): string[][] => {
+  const attempts: string[][] = [];
+  for (const state of states) {
+    if (isClaimState(state)) attempts.push([]);
+    attempts.at(-1)?.push(state.name || state.type);
+  }
+  return attempts;
+};
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * `2 attempts`; when Prefect's history was read and shows another number of claims than ECS
+ * shows tasks, both (`1 claim, 2 tasks`: a duplicate launch).
+ */
+export const attemptsCell = (row: RunRow): string => {
+  const tasks = row.tasks ?? 0;
+  const claims = row.attempts?.length;
+  return claims === undefined || claims === tasks
+    ? plural(tasks, 'attempt')
+    : `${plural(claims, 'claim')}, ${plural(tasks, 'task')}`;
+};
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -44,10 +89,14 @@ const stateCell = (row: RunRow): string =>
 
 const COLUMNS = ['run', 'what it does', 'Prefect state', 'ECS task', 'launch vs scheduled'];
 
+/** The run's name, with its attempt from the second on (`spot #2`): a column would not fit. */
+const runCell = (row: RunRow): string =>
+  (row.tasks ?? 0) > 1 ? `${row.name} #${row.tasks}` : row.name;
+
 /** The table's lines (header first). */
 export const renderTable = (rows: readonly RunRow[], now: Date): string[] => {
   const cells = rows.map((row) => [
-    row.name,
+    runCell(row),
     row.does,
     stateCell(row),
     row.ecsStatus ?? '-',
@@ -61,10 +110,15 @@ export const renderTable = (rows: readonly RunRow[], now: Date): string[] => {
   return [format(COLUMNS), ...cells.map(format)];
 };
 
-/** Whether a run ended as its scenario says. */
+/**
+ * Whether a run ended as its scenario says: the expected state (and message), after the expected
+ * number of attempts, one ECS task for each claim.
+ */
 export const endedAsExpected = (row: RunRow): boolean =>
   row.state?.type === row.expected &&
-  (row.expectedMessage === undefined || row.expectedMessage.test(row.state.message ?? ''));
+  (row.expectedMessage === undefined || row.expectedMessage.test(row.state.message ?? '')) &&
+  (row.tasks ?? 0) === row.expectedAttempts &&
+  (row.attempts === undefined || row.attempts.length === row.tasks);
 
 /** Whether a run is in a final state. */
 export const hasEnded = (row: RunRow): boolean =>
@@ -85,6 +139,7 @@ export const renderSummary = (
   const ok = wrong === 0 && (going === 0 || options.interrupted === true);
   const width = Math.max(...rows.map((row) => row.name.length));
   const stateWidth = Math.max(...rows.map((row) => (row.state?.type ?? 'NO STATE').length));
+  const attemptsWidth = Math.max(...rows.map((row) => attemptsCell(row).length));
   const head =
     good === rows.length
       ? `Summary: all ${rows.length} runs ended as expected, in ${seconds(elapsedMs)}.`
@@ -99,14 +154,23 @@ export const renderSummary = (
     const start = row.startTime
       ? `, flow started ${signed(row.startTime.getTime() - row.scheduledTime.getTime())}`
       : '';
+    const expected = `${row.expected} after ${plural(row.expectedAttempts, 'attempt')}`;
     const note = endedAsExpected(row)
       ? ''
       : hasEnded(row)
-        ? ` (expected ${row.expected})`
-        : ` (had not ended; expected ${row.expected})`;
-    lines.push(`  ${mark} ${row.name.padEnd(width)}  ${state}  ${launch}${start}${note}`);
+        ? ` (expected ${expected})`
+        : ` (had not ended; expected ${expected})`;
+    const attempts = attemptsCell(row).padEnd(attemptsWidth);
+    lines.push(
+      `  ${mark} ${row.name.padEnd(width)}  ${state}  ${attempts}  ${launch}${start}${note}`
+    );
     const message = row.state?.message?.trim() || row.state?.name || '';
     if (message) lines.push(`      ${message}`);
+    if ((row.attempts?.length ?? 0) > 1) {
+      for (const [index, names] of (row.attempts ?? []).entries()) {
+        lines.push(`      attempt ${index + 1}: ${names.join(' → ')}`);
+      }
+    }
   }
   return { lines, ok };
 };
@@ -156,6 +220,7 @@ export class LiveView {
       const parts = [
         `Prefect ${stateCell(row)}`,
         `ECS ${row.ecsStatus ?? '-'}`,
+        ...((row.tasks ?? 0) > 1 ? [`attempt ${row.tasks}`] : []),
         row.launchedAt ? `launched ${launchCell(row, now)} vs scheduled` : 'not launched',
       ];
       const text = parts.join(', ');

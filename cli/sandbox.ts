@@ -6,9 +6,16 @@
  *
  * - the flow engine in the container (`prefect flow-run execute`): when a task is RUNNING it
  *   proposes RUNNING (waiting when Prefect answers WAIT), then COMPLETED, then the container
- *   exits 0, or the container is killed for memory while the flow runs;
- * - ECS itself: each run's task plan (walk the lifecycle, fail to pull the image, sit PENDING);
- * - a user in the UI, who cancels one run while its task is still starting.
+ *   exits 0; or the container is killed for memory, or exits 1, while the flow runs; or, on SIGTERM
+ *   with `PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule`, it proposes AwaitingRetry and
+ *   exits 0;
+ * - ECS itself: each run's task plan (walk the lifecycle, fail to pull the image, sit PENDING),
+ *   and a Spot interruption of a task that runs on `FARGATE_SPOT`;
+ * - a user in the UI, who cancels one run while its task is still starting, and retries another
+ *   once it has crashed.
+ *
+ * A run keeps its id across attempts (DESIGN.md "Attempts"): the nth task started for a run is its
+ * nth attempt's, and the retried and the interrupted runs get a second task that completes.
  *
  * The worker is not part of this module: `start.ts` runs the real local worker against it.
  */
@@ -17,12 +24,22 @@ import { flowRunIdFromStartedBy } from '../shared/ecs/started-by.ts';
 import type { LocalAwsOptions } from '../shared/local/local-worker.ts';
 import { createPrefectClient, type PrefectClient } from '../shared/prefect/client.ts';
 import { startAwsStandin } from '../test/standins/ecs/server.ts';
-import type { AwsStandin, TaskPlan } from '../test/standins/ecs/types.ts';
+import type { AwsStandin, EcsTaskSnapshot, TaskPlan } from '../test/standins/ecs/types.ts';
 import { engine, seed, user } from '../test/standins/prefect/actors.ts';
 import { type PrefectStandin, startPrefectStandin } from '../test/standins/prefect/server.ts';
 
-/** What a sandbox run's task does. */
-export type SandboxBehaviour = 'complete' | 'oom' | 'image-pull' | 'cancel-pending';
+/**
+ * What a sandbox run's tasks do. `crash-retry`: the first task exits 1 while the flow runs and the
+ * user retries the crashed run; `spot-interrupted`: the first task is interrupted on Fargate Spot
+ * while the flow runs. Their later tasks complete.
+ */
+export type SandboxBehaviour =
+  | 'complete'
+  | 'oom'
+  | 'image-pull'
+  | 'cancel-pending'
+  | 'crash-retry'
+  | 'spot-interrupted';
 
 /** One seeded run: what it shows and how it must end. */
 export interface SandboxScenario {
@@ -33,6 +50,8 @@ export interface SandboxScenario {
   behaviour: SandboxBehaviour;
   /** The state it must end in. */
   expected: 'COMPLETED' | 'CRASHED' | 'CANCELLED';
+  /** How many attempts (claims, each with its own ECS task) it must take (default 1). */
+  expectedAttempts?: number;
   /** What the final state's message must say. */
   expectedMessage?: RegExp;
   /** Scheduled this many seconds after seeding (default 0: due now). */
@@ -71,6 +90,21 @@ export const SANDBOX_SCENARIOS: readonly SandboxScenario[] = [
     expected: 'CANCELLED',
   },
   {
+    name: 'retried',
+    does: 'crashes (exit 1); retried in the UI',
+    behaviour: 'crash-retry',
+    expected: 'COMPLETED',
+    expectedAttempts: 2,
+  },
+  {
+    name: 'spot',
+    does: 'is interrupted on Fargate Spot',
+    behaviour: 'spot-interrupted',
+    expected: 'COMPLETED',
+    expectedAttempts: 2,
+    jobVariables: { launch_type: 'FARGATE_SPOT' },
+  },
+  {
     name: 'on-time',
     does: 'is scheduled 15 s ahead: starts on time',
     behaviour: 'complete',
@@ -83,6 +117,7 @@ export const SANDBOX_SCENARIOS: readonly SandboxScenario[] = [
 export interface SandboxRun extends SandboxScenario {
   id: string;
   scheduledTime: Date;
+  expectedAttempts: number;
 }
 
 /** Timing of the sandbox (short, so the whole run takes well under a minute). */
@@ -95,6 +130,8 @@ export interface SandboxTiming {
   taskStepMs: number;
   /** How long a flow runs in its container. */
   flowMs: number;
+  /** How long the user looks at a crashed run before retrying it (it shows in the table meanwhile). */
+  userPauseMs: number;
 }
 
 export const SANDBOX_TIMING: SandboxTiming = {
@@ -102,6 +139,7 @@ export const SANDBOX_TIMING: SandboxTiming = {
   followIntervalSeconds: 1,
   taskStepMs: 700,
   flowMs: 1_000,
+  userPauseMs: 1_000,
 };
 
 export const SANDBOX_POOL = 'sandbox-ecs';
@@ -111,6 +149,13 @@ const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-sandbox-execution
 const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
 const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
 const PULL_REASON = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref docker.io/${MISSING_IMAGE}: not found`;
+/** What ECS says of a task whose Fargate Spot capacity was reclaimed (the current docs' text). */
+const SPOT_INTERRUPTION = {
+  stopCode: 'SpotInterruption',
+  stoppedReason: 'Your Spot Task was interrupted.',
+};
+/** Prefect's setting that makes `prefect flow-run execute` reschedule the run on SIGTERM. */
+const SIGTERM_BEHAVIOR = 'PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR';
 
 /** A running sandbox. */
 export interface Sandbox {
@@ -126,12 +171,30 @@ export interface Sandbox {
   seedRuns(): Promise<SandboxRun[]>;
   /** A client for reading the runs (not the worker's). */
   reader: PrefectClient;
+  /** The ECS tasks started for a run, oldest first: the nth is its nth attempt's. */
+  tasksOf(flowRunId: string): EcsTaskSnapshot[];
   /** Starts playing the engine, ECS's plans and the user. */
   startActors(): void;
+  /**
+   * Whether the actors have nothing left to do: nothing in flight, and no run the user is yet to
+   * retry (a crashed run that is retried is not over).
+   */
+  idle(): boolean;
   /** Problems the actors ran into (shown in the summary). */
   actorErrors: string[];
   close(): Promise<void>;
 }
+
+/** The behaviours whose tasks run a flow (the others never reach RUNNING). */
+const ENGINE_RUNS: ReadonlySet<SandboxBehaviour> = new Set([
+  'complete',
+  'oom',
+  'crash-retry',
+  'spot-interrupted',
+]);
+
+/** Final states the user leaves alone (the sandbox's user retries only a crashed run). */
+const USER_LEAVES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -143,7 +206,10 @@ const planFor = (behaviour: SandboxBehaviour, timing: SandboxTiming): TaskPlan =
   switch (behaviour) {
     case 'complete':
     case 'oom':
-      // The engine ends these: the container runs until the flow is done (or is killed).
+    case 'crash-retry':
+    case 'spot-interrupted':
+      // The engine ends these: the container runs until the flow is done (or is killed, crashes
+      // or is interrupted).
       return { autoAdvance, outcome: { kind: 'keepRunning' } };
     case 'image-pull':
       return { autoAdvance, outcome: { kind: 'failToStart', stoppedReason: PULL_REASON } };
@@ -181,7 +247,8 @@ const seedWorld = async (prefect: PrefectStandin, aws: AwsStandin): Promise<{ id
 
 /**
  * Starts the stand-ins and seeds the pool, the cluster and the deployment. `seedRuns` then seeds
- * the runs and programs each run's task, and `startActors` starts the engine and the user.
+ * the runs of `scenarios` (default: all of them) and programs each run's tasks, and `startActors`
+ * starts the engine and the user.
  *
  * @example
  * const sandbox = await startSandbox();
@@ -190,7 +257,10 @@ const seedWorld = async (prefect: PrefectStandin, aws: AwsStandin): Promise<{ id
  * sandbox.startActors();
  * await worker.start();
  */
-export const startSandbox = async (timing: SandboxTiming = SANDBOX_TIMING): Promise<Sandbox> => {
+export const startSandbox = async (
+  timing: SandboxTiming = SANDBOX_TIMING,
+  scenarios: readonly SandboxScenario[] = SANDBOX_SCENARIOS
+): Promise<Sandbox> => {
   const prefect = await startPrefectStandin();
   const aws = await startAwsStandin();
   const apiUrl = prefect.apiUrl;
@@ -210,12 +280,14 @@ export const startSandbox = async (timing: SandboxTiming = SANDBOX_TIMING): Prom
   let closed = false;
   const inFlight = new Set<Promise<void>>();
   const runsById = new Map<string, SandboxRun>();
+  /** The state type the user last saw of each run the user acts on. */
+  const seenByUser = new Map<string, string | undefined>();
 
   /** Seeds the runs (late, so that the ahead run's lead is counted from about the first poll). */
   const seedRuns = async (): Promise<SandboxRun[]> => {
     if (runs.length > 0) return runs;
     const seededAt = Date.now();
-    for (const scenario of SANDBOX_SCENARIOS) {
+    for (const scenario of scenarios) {
       const scheduledTime = new Date(seededAt + (scenario.aheadSeconds ?? 0) * 1000);
       const run = await seed.flowRun(apiUrl, deployment.id, {
         name: `sandbox-${scenario.name}`,
@@ -223,12 +295,20 @@ export const startSandbox = async (timing: SandboxTiming = SANDBOX_TIMING): Prom
         ...(scenario.jobVariables ? { jobVariables: scenario.jobVariables } : {}),
       });
       aws.ecs.setPlan({ startedBy: `prefect/${run.id}` }, planFor(scenario.behaviour, timing));
-      const seeded = { ...scenario, id: run.id, scheduledTime };
+      const seeded = {
+        ...scenario,
+        expectedAttempts: scenario.expectedAttempts ?? 1,
+        id: run.id,
+        scheduledTime,
+      };
       runs.push(seeded);
       runsById.set(run.id, seeded);
     }
     return runs;
   };
+
+  const tasksOf = (flowRunId: string): EcsTaskSnapshot[] =>
+    aws.ecs.tasks().filter((task) => flowRunIdFromStartedBy(task.startedBy) === flowRunId);
 
   const act = (key: string, work: () => Promise<void>): void => {
     if (handled.has(key)) return;
@@ -241,44 +321,131 @@ export const startSandbox = async (timing: SandboxTiming = SANDBOX_TIMING): Prom
     inFlight.add(done);
   };
 
-  /** `prefect flow-run execute`: RUNNING (after any WAIT), the flow, then the container's end. */
-  const execute = async (run: SandboxRun, taskArn: string): Promise<void> => {
-    for (let attempt = 0; ; attempt += 1) {
+  /**
+   * A variable of the task's container overrides (where the launcher puts what it adds), read
+   * from the task's events, which repeat its overrides as ECS does.
+   */
+  const overrideVariable = (taskArn: string, name: string): string | undefined => {
+    const event = aws.events.find((candidate) => candidate.detail.taskArn === taskArn);
+    for (const override of event?.detail.overrides.containerOverrides ?? []) {
+      const value = override.environment?.find((item) => item.name === name)?.value;
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  };
+
+  /**
+   * A Spot interruption while the flow runs: ECS sends SIGTERM; with the launcher's
+   * `PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule` the engine proposes AwaitingRetry (not
+   * forced; an ABORT is swallowed) and exits 0, without it the engine dies of the signal (143).
+   * Only a task on `FARGATE_SPOT` can be interrupted: `false` for any other.
+   */
+  const interrupt = async (run: SandboxRun, task: EcsTaskSnapshot): Promise<boolean> => {
+    if (task.capacityProviderName !== 'FARGATE_SPOT') {
+      actorErrors.push(
+        `ECS ${run.name}: its task runs on ${task.capacityProviderName ?? task.launchType}, not Fargate Spot, so nothing interrupts it`
+      );
+      return false;
+    }
+    if (overrideVariable(task.taskArn, SIGTERM_BEHAVIOR) === 'reschedule') {
+      await engine.reschedule(apiUrl, run.id);
+      await aws.ecs.runToCompletion(task.taskArn, { exitCode: 0, ...SPOT_INTERRUPTION });
+    } else {
+      await aws.ecs.runToCompletion(task.taskArn, { exitCode: 143, ...SPOT_INTERRUPTION });
+    }
+    return true;
+  };
+
+  /**
+   * `prefect flow-run execute` in the run's `attempt`th task: RUNNING (after any WAIT), the flow,
+   * then the container's end. Only a first attempt is killed for memory, crashes or is interrupted.
+   */
+  const execute = async (
+    run: SandboxRun,
+    task: EcsTaskSnapshot,
+    attempt: number
+  ): Promise<void> => {
+    const taskArn = task.taskArn;
+    for (let tries = 0; ; tries += 1) {
       const answer = await engine.start(apiUrl, run.id);
       if (answer.status === 'ACCEPT') break;
-      if (answer.status !== 'WAIT' || attempt > 20 || closed) {
+      if (answer.status !== 'WAIT' || tries > 20 || closed) {
         // The run moved on (cancelled, say): the engine exits without running the flow.
         await aws.ecs.runToCompletion(taskArn, { exitCode: 0 });
         return;
       }
       await sleep(Math.max(200, (answer.details.delay_seconds ?? 0) * 1000));
     }
-    await sleep(timing.flowMs);
+    const end = attempt === 1 ? run.behaviour : 'complete';
+    // A crash or an interruption comes while the flow runs, halfway.
+    const cut = end === 'crash-retry' || end === 'spot-interrupted';
+    await sleep(cut ? timing.flowMs / 2 : timing.flowMs);
     if (closed) return;
-    if (run.behaviour === 'oom') {
+    if (end === 'oom') {
       await aws.ecs.runToCompletion(taskArn, { exitCode: 137, containerReason: OOM_REASON });
       return;
     }
+    if (end === 'crash-retry') {
+      await aws.ecs.runToCompletion(taskArn, { exitCode: 1 });
+      return;
+    }
+    if (end === 'spot-interrupted' && (await interrupt(run, task))) return;
     await engine.complete(apiUrl, run.id);
     await aws.ecs.runToCompletion(taskArn, { exitCode: 0 });
   };
 
+  /** The user: cancels a run while its task starts; retries a crashed run. */
+  const playUser = async (run: SandboxRun): Promise<void> => {
+    const key = `user ${run.name}`;
+    if (handled.has(key)) return;
+    const current = await reader.readFlowRun(run.id);
+    seenByUser.set(run.id, current.state?.type);
+    // The user cancels once the worker launched the run: its task is starting.
+    if (
+      run.behaviour === 'cancel-pending' &&
+      current.infrastructure_pid &&
+      current.state?.type === 'PENDING'
+    ) {
+      act(key, async () => {
+        await user.cancel(apiUrl, run.id);
+      });
+    }
+    // "Retry" in the UI, offered once the run is in a final state; a retried run is due at once.
+    if (run.behaviour === 'crash-retry' && current.state?.type === 'CRASHED') {
+      act(key, async () => {
+        await sleep(timing.userPauseMs);
+        if (closed) return;
+        const answer = await user.retry(apiUrl, run.id);
+        if (answer.status !== 'ACCEPT') {
+          throw new Error(`Prefect answered the retry ${answer.status}`);
+        }
+      });
+    }
+  };
+
+  /** Whether the user is done with a run: acted, or it ended with nothing for the user to do. */
+  const userDone = (run: SandboxRun): boolean => {
+    if (run.behaviour !== 'crash-retry' || handled.has(`user ${run.name}`)) return true;
+    const seen = seenByUser.get(run.id);
+    return seen !== undefined && USER_LEAVES.has(seen);
+  };
+
   const tick = async (): Promise<void> => {
+    const attempts = new Map<string, number>();
     for (const task of aws.ecs.tasks()) {
       const run = runsById.get(flowRunIdFromStartedBy(task.startedBy) ?? '');
-      if (!run || task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') continue;
-      if (run.behaviour === 'complete' || run.behaviour === 'oom') {
-        act(`engine ${run.name}`, () => execute(run, task.taskArn));
+      if (!run) continue;
+      // Tasks come oldest first: the nth task of a run is its nth attempt's.
+      const attempt = (attempts.get(run.id) ?? 0) + 1;
+      attempts.set(run.id, attempt);
+      if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') continue;
+      if (ENGINE_RUNS.has(run.behaviour)) {
+        act(`engine ${run.name} #${attempt}`, () => execute(run, task, attempt));
       }
     }
     for (const run of runs) {
-      if (run.behaviour !== 'cancel-pending' || handled.has(`user ${run.name}`)) continue;
-      const current = await reader.readFlowRun(run.id);
-      // The user cancels once the worker launched the run: its task is starting.
-      if (current.infrastructure_pid && current.state?.type === 'PENDING') {
-        act(`user ${run.name}`, async () => {
-          await user.cancel(apiUrl, run.id);
-        });
+      if (run.behaviour === 'cancel-pending' || run.behaviour === 'crash-retry') {
+        await playUser(run);
       }
     }
   };
@@ -313,9 +480,11 @@ export const startSandbox = async (timing: SandboxTiming = SANDBOX_TIMING): Prom
     seedRuns,
     reader,
     actorErrors,
+    tasksOf,
     startActors: () => {
       if (timer === undefined && !closed) loop();
     },
+    idle: () => inFlight.size === 0 && runs.every(userDone),
     async close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);

@@ -13,9 +13,16 @@ import { ConfigError } from '../shared/errors/config-error.ts';
 import { type LocalWorkerConfig, loadLocalWorkerConfig } from '../shared/local/local-config.ts';
 import { createLocalWorker, describeStop, type LocalWorker } from '../shared/local/local-worker.ts';
 import { createTextLogger } from '../shared/local/text-logger.ts';
+import type { TrackedLaunch } from '../shared/local/track-launches.ts';
 import { type CliCommand, type CliIo, CommandError, EXIT, UsageError } from './cli-command.ts';
 import type { Sandbox } from './sandbox.ts';
-import { hasEnded, LiveView, type RunRow, renderSummary } from './sandbox-view.ts';
+import {
+  attemptsInHistory,
+  hasEnded,
+  LiveView,
+  type RunRow,
+  renderSummary,
+} from './sandbox-view.ts';
 
 const REAL_COMMAND = 'PREFECT_API_URL=… PREFECT_API_KEY=… PREFECT_WORK_POOLS=… npm start';
 
@@ -28,8 +35,9 @@ reach this process. Ctrl-C stops cleanly: nothing claimed is lost.
 
 Without PREFECT_API_URL: the sandbox. Local stand-ins for Prefect and AWS, an ECS work pool with
 Prefect's default template, and a few flow runs that complete, run out of memory, cannot pull
-their image, are cancelled while pending, or are scheduled ahead; a live table, then a summary.
-Nothing leaves this machine. Exit status 0 when every run ended as expected.
+their image, are cancelled while pending, crash and are retried, are interrupted on Fargate Spot
+and rescheduled, or are scheduled ahead; a live table, then a summary. Nothing leaves this
+machine. Exit status 0 when every run ended as expected, after the expected number of attempts.
 
 Against your Prefect and AWS account:
   ${REAL_COMMAND}
@@ -181,12 +189,23 @@ const SANDBOX_BANNER = `prefect-ecs-serverless: SANDBOX
     ${REAL_COMMAND}
 `;
 
-/** Reads the runs' states into the rows. */
-const refresh = async (sandbox: Sandbox, rows: Map<string, RunRow>): Promise<void> => {
+/**
+ * Reads the runs' states and their ECS tasks into the rows; with `history`, also each run's state
+ * history (its attempts, for the summary).
+ */
+const refresh = async (
+  sandbox: Sandbox,
+  rows: Map<string, RunRow>,
+  options: { history?: boolean } = {}
+): Promise<void> => {
   const runs = await sandbox.reader.filterFlowRuns({ ids: [...rows.keys()] });
   for (const run of runs) {
     const row = rows.get(run.id);
     if (!row) continue;
+    row.tasks = sandbox.tasksOf(run.id).length;
+    if (options.history) {
+      row.attempts = attemptsInHistory(await sandbox.reader.readFlowRunStates(run.id));
+    }
     row.state = run.state
       ? { type: run.state.type, name: run.state.name ?? '', message: run.state.message }
       : undefined;
@@ -197,8 +216,9 @@ const refresh = async (sandbox: Sandbox, rows: Map<string, RunRow>): Promise<voi
   }
 };
 
-const allEnded = (rows: Map<string, RunRow>, worker: LocalWorker): boolean =>
-  [...rows.values()].every(hasEnded) && worker.idle();
+/** Every run ended, and neither the worker nor the sandbox's actors (a retry to come) have work. */
+const allEnded = (rows: Map<string, RunRow>, worker: LocalWorker, sandbox: Sandbox): boolean =>
+  [...rows.values()].every(hasEnded) && worker.idle() && sandbox.idle();
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -219,6 +239,17 @@ const runSandbox = async (io: CliIo, options: StartOptions): Promise<number> => 
     level: 'debug',
   });
   const rows = new Map<string, RunRow>();
+  /** Each run's latest task as the launcher obtained it: the table shows that one's ECS status. */
+  const latestTask = new Map<string, string>();
+  const seenTasks = new Set<string>();
+  const onLaunch = (launch: TrackedLaunch): void => {
+    const row = rows.get(launch.flowRunId ?? '');
+    if (!row || seenTasks.has(launch.taskArn)) return;
+    seenTasks.add(launch.taskArn);
+    row.launchedAt ??= launch.at;
+    latestTask.set(launch.flowRunId ?? '', launch.taskArn);
+    row.ecsStatus = undefined;
+  };
   const stop = interruption(io);
   let worker: LocalWorker | undefined;
   let view: LiveView | undefined;
@@ -230,13 +261,14 @@ const runSandbox = async (io: CliIo, options: StartOptions): Promise<number> => 
       aws: sandbox.awsOptions,
       reporterRetryDelaysMs: [1_000, 2_000],
       observer: {
-        onLaunch: (launch) => {
-          const row = rows.get(launch.flowRunId ?? '');
-          if (row && !row.launchedAt) row.launchedAt = launch.at;
-        },
+        onLaunch,
         onTaskEvent: (event) => {
-          const row = rows.get(flowRunIdFromStartedBy(event.detail.startedBy) ?? '');
-          if (row) row.ecsStatus = event.detail.lastStatus;
+          const flowRunId = flowRunIdFromStartedBy(event.detail.startedBy) ?? '';
+          const row = rows.get(flowRunId);
+          // An older attempt's task (a Spot task stopping late) does not hide the current one's.
+          if (row && latestTask.get(flowRunId) === event.detail.taskArn) {
+            row.ecsStatus = event.detail.lastStatus;
+          }
         },
       },
     });
@@ -253,6 +285,7 @@ const runSandbox = async (io: CliIo, options: StartOptions): Promise<number> => 
         does: run.does,
         expected: run.expected,
         expectedMessage: run.expectedMessage,
+        expectedAttempts: run.expectedAttempts,
         scheduledTime: run.scheduledTime,
       });
     }
@@ -266,7 +299,7 @@ const runSandbox = async (io: CliIo, options: StartOptions): Promise<number> => 
       await refresh(sandbox, rows);
       view.update([...rows.values()], new Date());
       if (stop.fired()) break;
-      if (!options.watch && allEnded(rows, worker)) break;
+      if (!options.watch && allEnded(rows, worker, sandbox)) break;
       if (!options.watch && Date.now() - startedAt > SANDBOX_TIMEOUT_MS) {
         timedOut = true;
         break;
@@ -277,7 +310,7 @@ const runSandbox = async (io: CliIo, options: StartOptions): Promise<number> => 
     view = undefined;
     const report = await worker.stop(STOP_TIMEOUT_MS);
     worker = undefined;
-    await refresh(sandbox, rows);
+    await refresh(sandbox, rows, { history: true });
     const summary = renderSummary([...rows.values()], Date.now() - startedAt, {
       interrupted: stop.fired(),
     });
