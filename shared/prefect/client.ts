@@ -59,7 +59,7 @@ export const createPrefectClient = (
   return {
     ...createServerCalls(http),
     ...createWorkPoolCalls(http),
-    ...createFlowRunCalls(http, deps.randomUUID ?? randomUUID),
+    ...createFlowRunCalls(http, deps.randomUUID ?? randomUUID, resolved.redact),
     ...createDeploymentCalls(http),
     ...createDeploymentFilterCalls(http),
     ...createVariableCalls(http),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { type FlowRunFilterInput, toFlowRunFilterBody } from './flow-run-filter.ts';
 import { apiPath, type HttpTransport } from './http.ts';
 import { hasStatus } from './prefect-api-error.ts';
+import type { Redactor } from './redact.ts';
 import {
   type FlowRun,
   FlowRunSchema,
@@ -96,8 +97,15 @@ export interface FlowRunCalls {
   filterAllFlowRuns(filter?: FlowRunFilterInput, paging?: PagingOptions): Promise<FlowRun[]>;
 }
 
-/** Binds the flow-run calls to a transport; `randomUUID` makes transition ids. */
-export const createFlowRunCalls = (http: HttpTransport, randomUUID: () => string): FlowRunCalls => {
+/**
+ * Binds the flow-run calls to a transport; `randomUUID` makes transition ids; `redact` scrubs the
+ * client's credentials from state messages.
+ */
+export const createFlowRunCalls = (
+  http: HttpTransport,
+  randomUUID: () => string,
+  redact: Redactor = (text) => text
+): FlowRunCalls => {
   const filterFlowRuns = async (filter: FlowRunFilterInput = {}): Promise<FlowRun[]> => {
     const request = {
       operation: 'filterFlowRuns',
@@ -133,7 +141,11 @@ export const createFlowRunCalls = (http: HttpTransport, randomUUID: () => string
         method: 'POST',
         path: apiPath`/flow_runs/${id}/set_state`,
         body: {
-          state: toStateCreate(state, { flow_run_id: id, transition_id: transitionId }),
+          // A state message may quote what a container or ECS said: never the client's credentials.
+          state: toStateCreate(
+            state.message ? { ...state, message: redact(state.message) } : state,
+            { flow_run_id: id, transition_id: transitionId }
+          ),
           force: options.force ?? false,
         },
         ...(options.replay === false ? { replay: false } : {}),

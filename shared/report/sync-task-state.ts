@@ -36,6 +36,7 @@ import { flowRunIdFromEvent } from './flow-run-id-from-event.ts';
 import { forwardLogTail, type LogTailResult } from './forward-log-tail.ts';
 import type { LogReader } from './log-reader.ts';
 import type { ReporterConfig } from './reporter-config.ts';
+import { logField, scrubEventText } from './scrub-event-text.ts';
 import type { TaskStateChangeEvent } from './task-state-change-event.ts';
 import { transitionIdFromEventId } from './transition-id.ts';
 
@@ -71,6 +72,10 @@ export interface SyncOutcome {
   logTail?: LogTailResult;
   deregister?: DeregisterOutcome;
 }
+
+/** An error for a log line: its name and message, scrubbed and bounded (AWS errors echo inputs). */
+const errorField = (error: unknown): string =>
+  logField(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 const runState = (run: FlowRun): string =>
   run.state ? `${run.state.type}${run.state.name ? ` (${run.state.name})` : ''}` : 'no state';
@@ -121,7 +126,12 @@ const apply = async (
   const transitionId = transitionIdFromEventId(event.id);
   const result = await deps.prefect.setFlowRunState(
     flowRunId,
-    { ...action.state, stateDetails: { transitionId } },
+    {
+      ...action.state,
+      // The message quotes the event (stopped reasons): no credential from it reaches Prefect.
+      message: scrubEventText(action.state.message, MAX_STATE_MESSAGE),
+      stateDetails: { transitionId },
+    },
     { replay: false }
   );
   outcome.status = result.status;
@@ -145,11 +155,16 @@ const apply = async (
     try {
       outcome.logTail = await forwardLogTail(event, flowRunId, deps, deps.config.logTailLines);
     } catch (error) {
-      deps.logger.warn('Could not forward the task’s log tail to Prefect', { error });
+      deps.logger.warn('Could not forward the task’s log tail to Prefect', {
+        error: errorField(error),
+      });
     }
   }
   return outcome;
 };
+
+/** Longest state message proposed (it quotes the event; Prefect shows it in the run's header). */
+const MAX_STATE_MESSAGE = 4096;
 
 /** Decisions made again after a proposal failed retryably, before the event itself is retried. */
 export const MAX_DECISIONS = 3;
@@ -202,8 +217,8 @@ const deregister = async (
   } catch (error) {
     if (isRetryable(error)) throw error;
     deps.logger.warn('Could not deregister the task definition', {
-      task_definition_arn: event.detail.taskDefinitionArn,
-      error,
+      task_definition_arn: logField(event.detail.taskDefinitionArn),
+      error: errorField(error),
     });
     return undefined;
   }
@@ -224,16 +239,16 @@ export const syncTaskState = async (
   const flowRunId = flowRunIdFromEvent(event);
   if (flowRunId === undefined) {
     deps.logger.debug('Ignored an ECS task that is not a flow run’s', {
-      ecs_task_arn: detail.taskArn,
-      started_by: detail.startedBy,
+      ecs_task_arn: logField(detail.taskArn),
+      started_by: logField(detail.startedBy),
     });
     return { flowRunId, action: 'foreign-task', reason: 'the task is not a flow run’s' };
   }
 
   const logger = withLogKeys(deps.logger, {
     flow_run_id: flowRunId,
-    ecs_task_arn: detail.taskArn,
-    ecs_event_id: event.id,
+    ecs_task_arn: logField(detail.taskArn),
+    ecs_event_id: logField(event.id),
   });
   const scoped: SyncTaskStateDeps = { ...deps, logger };
   const early = decideWithoutRun(event);
@@ -254,8 +269,8 @@ export const syncTaskState = async (
     }
     if (detail.lastStatus === 'STOPPED') outcome.deregister = await deregister(event, scoped);
     logger.info('Reported an ECS task state change', {
-      ecs_status: detail.lastStatus,
-      stop_code: detail.stopCode,
+      ecs_status: logField(detail.lastStatus),
+      stop_code: logField(detail.stopCode),
       run_state: state,
       action: outcome.action,
       reason: outcome.reason,
@@ -267,9 +282,9 @@ export const syncTaskState = async (
     return outcome;
   } catch (error) {
     logger.error('Could not report the ECS task state change; the event will be retried', {
-      ecs_status: detail.lastStatus,
+      ecs_status: logField(detail.lastStatus),
       retryable: isRetryable(error),
-      error,
+      error: errorField(error),
     });
     throw error;
   }

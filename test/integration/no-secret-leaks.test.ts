@@ -42,7 +42,7 @@ import { createSecretsManagerReader } from '../../shared/secrets/secrets-manager
 import { credentials } from '../standins/ecs/fixtures.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
-import { proposeState, readFlowRun, seed } from '../standins/prefect/actors.ts';
+import { engine, proposeState, readFlowRun, seed } from '../standins/prefect/actors.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
 import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
 
@@ -571,5 +571,54 @@ describe('no secret leaks: what the audit found', () => {
     expect(forwarded).toContain('ResourceInitializationError: cannot start');
     expect(leaksIn(prefectTraffic(prefectFrom)), 'Prefect requests').toEqual([]);
     expect(leaksIn(output), 'stdout/stderr').toEqual([]);
+  });
+
+  it("a credential in an event's stopped reason or a container's reason never reaches Prefect, and huge event fields never make huge log lines", async () => {
+    // Prepare: a launched run; its STOPPED event quotes the API key, a registry password and an
+    // AWS key, and carries a 1 MiB cluster ARN.
+    const deployment = await seedDeployment();
+    const { runId, record } = await claimedRecord(deployment.id);
+    const launched = await captureOutput(() => launcher({ Records: [record] }));
+    expect(launched.result.batchItemFailures).toEqual([]);
+    await aws.ecs.settled();
+    const task = aws.ecs.tasks().find((candidate) => candidate.startedBy === `prefect/${runId}`);
+    if (!task) throw new Error('the launcher started no task');
+    await aws.ecs.advance(task.taskArn, 'RUNNING');
+    await engine.start(prefect.apiUrl, runId, actor);
+    const reporter = await createReporter();
+    const prefectFrom = prefect.requests.length;
+    const stopped = await aws.ecs.runToCompletion(task.taskArn, {
+      exitCode: 1,
+      stoppedReason: `Essential container exited: PREFECT_API_KEY=${API_KEY} https://bot:hunter2-registry@registry.example.com AKIAABCDEFGHIJKLMNOP`,
+      containerReason: `Error: login failed for PREFECT_API_KEY: ${API_KEY}`,
+    });
+    const event = aws.events.find(
+      (candidate) =>
+        candidate.detail.taskArn === stopped.taskArn && candidate.detail.lastStatus === 'STOPPED'
+    );
+    if (!event) throw new Error('no STOPPED event');
+    const huge = {
+      ...event,
+      id: randomUUID(),
+      detail: {
+        ...event.detail,
+        clusterArn: `arn:aws:ecs:us-east-1:123456789012:cluster/${'c'.repeat(1 << 20)}`,
+      },
+    };
+    // Act
+    const { output } = await captureOutput(async () => {
+      await reporter(event);
+      await reporter(huge);
+    });
+    // Assess
+    const run = await readFlowRun(prefect.apiUrl, runId, actor);
+    expect(run.state?.type).toBe('CRASHED');
+    expect(run.state?.message).toContain(REDACTED);
+    for (const secret of [API_KEY, 'hunter2-registry', 'AKIAABCDEFGHIJKLMNOP']) {
+      expect(JSON.stringify(prefectTraffic(prefectFrom))).not.toContain(secret);
+      expect(output).not.toContain(secret);
+    }
+    const long = output.split('\n').filter((line) => line.length >= 16 * 1024);
+    expect(long.map((line) => `${line.slice(0, 300)}… (${line.length} characters)`)).toEqual([]);
   });
 });
