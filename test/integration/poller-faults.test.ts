@@ -127,71 +127,52 @@ describe('poller: Prefect answering 503 mid-poll', () => {
     );
   });
 
-  it('a claim whose response was lost once is recognised on the retry (REJECT with our transition id)', async () => {
-    // Prepare
+  it('a claim whose answer was lost is recognised by reading the run again, never resent blindly', async () => {
+    // Prepare: the server writes the claim, the answer is lost (as many times as it is asked)
     const { runs } = await seedRuns(world, { count: 3 });
     const target = runs[1]?.id ?? '';
-    const prefect = world.pollerClient({
-      fetch: losingResponses((url) => url.endsWith(`/flow_runs/${target}/set_state`), 1),
-    });
-    // Act
-    const result = await pollPools({}, world.deps({ prefect }));
-    // Assess
-    expect(summarizePoll(result)).toMatchObject({ claimed: 3, enqueued: 3, errors: 0 });
-    const attempts = world.prefect.requests.filter(
-      (r) => r.path === `/flow_runs/${target}/set_state`
-    );
-    expect(
-      attempts.map((r) => [
-        r.status,
-        (r.body as { state: { state_details: unknown } }).state.state_details,
-      ])
-    ).toEqual([
-      [
-        201,
-        attempts[0] &&
-          (attempts[0].body as { state: { state_details: unknown } }).state.state_details,
-      ],
-      [
-        200,
-        attempts[0] &&
-          (attempts[0].body as { state: { state_details: unknown } }).state.state_details,
-      ],
-    ]);
-    await expectEachEnqueuedOnce(
-      world,
-      runs.map((run) => run.id)
-    );
-  });
-
-  it('a claim whose every response was lost is not claimed again, and the orphan sweep enqueues it once', async () => {
-    // Prepare
-    const { runs } = await seedRuns(world, { count: 3 });
-    const target = runs[0]?.id ?? '';
     const prefect = world.pollerClient({
       fetch: losingResponses((url) => url.endsWith(`/flow_runs/${target}/set_state`), 3),
     });
     // Act
-    const first = await pollPools({}, world.deps({ prefect }));
-    const second = await pollPools({}, world.deps());
-    // The launcher starts the two runs it got messages for.
-    for (const queued of world.launches()) {
-      await world.admin.updateFlowRun(queued.message.flow_run_id, {
-        infrastructurePid: `prefect::arn:aws:ecs:us-east-1:123456789012:task/prefect/${queued.message.flow_run_id.replaceAll('-', '')}`,
-      });
-    }
-    world.clock?.advance(301);
-    const later = await pollPools({}, world.deps());
-    // Assess
-    expect(summarizePoll(first)).toMatchObject({ claimed: 2, enqueued: 2, errors: 1 });
-    expect(summarizePoll(second)).toMatchObject({ claimed: 0, enqueued: 0, requeued: 0 });
-    expect(summarizePoll(later)).toMatchObject({ requeued: 1, crashed: 0 });
+    const result = await pollPools({}, world.deps({ prefect }));
+    // Assess: one proposal, then a read that finds our claim; claimed and enqueued once
+    expect(summarizePoll(result)).toMatchObject({ claimed: 3, enqueued: 3, errors: 0 });
+    const targetRequests = world.prefect.requests
+      .filter(
+        (r) => r.path === `/flow_runs/${target}/set_state` || r.path === `/flow_runs/${target}`
+      )
+      .map((r) => `${r.method} ${r.status}`);
+    expect(targetRequests).toEqual(['POST 201', 'GET 200']);
     expect(pendingWrites(world).get(target)).toBe(1);
-    const messages = countBy(world.launches().map((queued) => queued.message.flow_run_id));
-    expect([...messages.entries()].sort()).toEqual(runs.map((run) => [run.id, 1]).sort());
-    const recovered = world.launches().find((queued) => queued.message.flow_run_id === target);
+    await expectEachEnqueuedOnce(
+      world,
+      runs.map((run) => run.id)
+    );
     const run = await world.admin.readFlowRun(target);
-    expect(recovered?.message.transition_id).toBe(run.state?.state_details.transition_id);
+    const queued = world.launches().find((q) => q.message.flow_run_id === target);
+    expect(queued?.message.transition_id).toBe(run.state?.state_details.transition_id);
+  });
+
+  it('a claim that failed before the write is proposed again only after a read shows the run still SCHEDULED', async () => {
+    // Prepare: the first proposal is refused before the server writes anything
+    const { runs } = await seedRuns(world, { count: 1 });
+    const target = runs[0]?.id ?? '';
+    world.prefect.faults.inject({
+      method: 'POST',
+      path: `/flow_runs/${target}/set_state`,
+      status: 503,
+    });
+    // Act
+    const result = await pollPools({}, world.deps());
+    // Assess
+    expect(summarizePoll(result)).toMatchObject({ claimed: 1, enqueued: 1, errors: 0 });
+    const targetRequests = world.prefect.requests
+      .filter(
+        (r) => r.path === `/flow_runs/${target}/set_state` || r.path === `/flow_runs/${target}`
+      )
+      .map((r) => `${r.method} ${r.status}`);
+    expect(targetRequests).toEqual(['POST 503', 'GET 200', 'POST 201']);
   });
 
   it('labels and heartbeat failing cost only the label and the heartbeat', async () => {
