@@ -152,6 +152,16 @@ const crash = (
   };
 };
 
+/**
+ * PROVISIONING/PENDING/ACTIVATING of the current attempt's task. Why proposing the
+ * `InfrastructurePending` sub-state is safe although Prefect would accept PENDING after a final
+ * state (CoreFlowPolicy has no rule against it; PreventPendingTransitions aborts PENDING only from
+ * PENDING, RUNNING, CANCELLING and CANCELLED): it is decided from a read showing the run PENDING, for
+ * a task whose container has not started, so the run can reach a final state only through RUNNING,
+ * after which a late PENDING is aborted; and the proposal is never resent blindly
+ * (`syncTaskState` reads and decides again), so the only way it could land late is one request in
+ * flight for the whole of a flow run.
+ */
 const starting = (
   event: TaskStateChangeEvent,
   owner: Ownership,
