@@ -157,10 +157,12 @@ const crash = (
  * `InfrastructurePending` sub-state is safe although Prefect would accept PENDING after a final
  * state (CoreFlowPolicy has no rule against it; PreventPendingTransitions aborts PENDING only from
  * PENDING, RUNNING, CANCELLING and CANCELLED): it is decided from a read showing the run PENDING, for
- * a task whose container has not started, so the run can reach a final state only through RUNNING,
- * after which a late PENDING is aborted; and the proposal is never resent blindly
- * (`syncTaskState` reads and decides again), so the only way it could land late is one request in
- * flight for the whole of a flow run.
+ * a task whose container has not started, so the flow cannot finish before it lands (it must go
+ * through RUNNING, after which a late PENDING is aborted), a cancel ends in CANCELLED (also
+ * aborted); and the proposal is never resent blindly (`syncTaskState` reads and decides again).
+ * What remains is the plain read-then-write window of one request: a task that fails within
+ * milliseconds of starting could have its STOPPED handled (CRASHED) by a concurrent invocation
+ * between this read and this write. Prefect offers no compare-and-set to close it.
  */
 const starting = (
   event: TaskStateChangeEvent,

@@ -21,6 +21,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   CreateClusterCommand,
   ECSClient,
+  type ECSClientConfig,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
 } from '@aws-sdk/client-ecs';
@@ -79,6 +80,36 @@ const REGION = 'us-east-1';
 
 /** The SDK clients' middleware stacks differ only in their command types; one shape serves all. */
 type AnyClient = Pick<ECSClient, 'middlewareStack'>;
+
+/** The SDK's token-based retry strategy interface, as its client configurations accept it. */
+type AwsRetryStrategy = Extract<
+  NonNullable<ECSClientConfig['retryStrategy']>,
+  { acquireInitialRetryToken: unknown }
+>;
+
+/**
+ * The SDK's standard retries (`maxAttempts` in all; waits of 100 ms × 2^n, or 500 ms × 2^n when
+ * throttled, at most 20 s) with every wait multiplied by `scale` and no jitter, and without the
+ * retry quota: a world that compresses time compresses the SDK's waits as much as the rest.
+ */
+const scaledAwsRetries = (maxAttempts: number, scale: number): AwsRetryStrategy => {
+  const token = (count: number, delay: number) => ({
+    getRetryCount: () => count,
+    getRetryDelay: () => delay,
+  });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (previous, info) => {
+      const count = previous.getRetryCount() + 1;
+      if (count >= maxAttempts || info.errorType === 'CLIENT_ERROR') {
+        throw new Error('No retries left');
+      }
+      const base = info.errorType === 'THROTTLING' ? 500 : 100;
+      return token(count, Math.min(20_000, base * 2 ** (count - 1)) * scale);
+    },
+    recordSuccess: () => {},
+  };
+};
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -204,6 +235,8 @@ export interface WorldOptions {
    * during the real backoff.
    */
   prefectRetrySleep?: (ms: number) => Promise<void>;
+  /** Multiplies the waits of the Lambdas' AWS SDK retries (default: the SDK's own retries). */
+  awsRetryScale?: number;
 }
 
 /** One AWS SDK call of a launcher container, as {@link LauncherContainerOptions} sees it. */
@@ -223,6 +256,11 @@ export interface LauncherContainerOptions {
    * (its answer is the call's output); hold or throw to change what the launcher sees.
    */
   aroundAwsCall?: (call: AwsCallView, proceed: () => Promise<unknown>) => Promise<unknown>;
+  /**
+   * Runs before each HTTP request of its AWS SDK calls, the SDK's own retries included: hold it to
+   * keep the request from ever being sent (a killed container's retries never go out).
+   */
+  beforeAwsRequest?: (call: AwsCallView) => Promise<void>;
 }
 
 /** A launcher Lambda container: its own SDK clients, Prefect client and warm caches. */
@@ -285,6 +323,14 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
   const auth: ActorOptions = { headers: { authorization: `Bearer ${API_KEY}` } };
 
   const awsEndpoint = { region: REGION, endpoint: aws.url, credentials };
+  /** The Lambdas' ECS and EC2 clients: 4 attempts, as deployed; waits scaled when asked. */
+  const lambdaAws = {
+    ...awsEndpoint,
+    maxAttempts: 4,
+    ...(options.awsRetryScale === undefined
+      ? {}
+      : { retryStrategy: scaledAwsRetries(4, options.awsRetryScale) }),
+  };
   const sqsEndpoint = { region: REGION, endpoint: sqs.url, credentials };
   const clients: { destroy(): void }[] = [];
   const client = <T extends { destroy(): void }>(made: T): T => {
@@ -347,7 +393,7 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
       noWait
     ),
     queue: createSqsQueueSender(client(new SQSClient(sqsEndpoint))),
-    ecs: createEcsClient(client(new ECSClient({ ...awsEndpoint, maxAttempts: 4 })), {
+    ecs: createEcsClient(client(new ECSClient(lambdaAws)), {
       region: REGION,
     }),
     options: pollOptionsFromConfig(pollerConfig),
@@ -389,13 +435,27 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
           { step: 'initialize', name: 'aroundAwsCall' }
         );
       }
+      const before = container.beforeAwsRequest;
+      if (before) {
+        (sdk as unknown as AnyClient).middlewareStack.add(
+          (next, context) => async (args) => {
+            await before({
+              service,
+              operation: (context.commandName ?? '').replace(/Command$/, ''),
+              input: args.input,
+            });
+            return next(args);
+          },
+          { step: 'deserialize', name: 'beforeAwsRequest' }
+        );
+      }
       return sdk;
     };
     const deps = await createLauncherDeps(launcherConfig, {
       logger: memoryLogger('launcher', lines),
       clients: {
-        ecs: made('ecs', new ECSClient({ ...awsEndpoint, maxAttempts: 4 })),
-        ec2: made('ec2', new EC2Client(awsEndpoint)),
+        ecs: made('ecs', new ECSClient(lambdaAws)),
+        ec2: made('ec2', new EC2Client(lambdaAws)),
         sqs: made('sqs', new SQSClient(sqsEndpoint)),
         secretsManager: made('secretsmanager', new SecretsManagerClient(awsEndpoint)),
       },
@@ -429,7 +489,7 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
     await createReporterDeps(loadConfig(env, { role: 'reporter' }), loadReporterConfig(env), {
       logger: memoryLogger('reporter', lines),
       clients: {
-        ecs: client(new ECSClient({ ...awsEndpoint, maxAttempts: 4 })),
+        ecs: client(new ECSClient(lambdaAws)),
         secretsManager: client(new SecretsManagerClient(awsEndpoint)),
         logs: () => logs,
       },

@@ -1,7 +1,9 @@
 /**
  * Scripted failures: the next N requests matching a rule get an error status (optionally with
  * `Retry-After`) or a dropped connection, before auth and routing, as a proxy or rate limiter would;
- * or, with `afterHandling`, after the server handled them (the write happened, the answer is lost).
+ * or, with `afterHandling`, after the server handled them (the write happened, the answer is lost);
+ * or, with neither a status nor `dropConnection`, no failure at all but a delay (a slow server:
+ * `onFire` holds the request, then it is handled and answered as usual).
  */
 
 /** What a rule's `when` sees of a request. */
@@ -9,6 +11,8 @@ export interface FaultRequest {
   method: string;
   /** The path after `/api`. */
   path: string;
+  /** The raw request target, with the query, e.g. `/api/flow_run_states/?flow_run_id=…`. */
+  url: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -22,7 +26,11 @@ export interface FaultRule {
    * A request it refuses neither fires the rule nor uses up one of its `times`.
    */
   when?: (request: FaultRequest) => boolean;
-  status: number;
+  /**
+   * The status answered instead. Absent (and no `dropConnection`): the request does not fail, it is
+   * only held by `onFire` and then handled as usual.
+   */
+  status?: number;
   /** Seconds, sent as the `Retry-After` header. */
   retryAfter?: number;
   /** How many matching requests fail; default 1. */
@@ -55,7 +63,7 @@ interface ActiveFault {
 
 /** The fault store of one stand-in; `take` consumes one use of the first matching rule. */
 export const createFaults = (): FaultInjector & {
-  take(method: string, path: string, headers?: FaultRequest['headers']): FaultRule | undefined;
+  take(request: FaultRequest): FaultRule | undefined;
 } => {
   const active: ActiveFault[] = [];
   return {
@@ -65,12 +73,13 @@ export const createFaults = (): FaultInjector & {
     clear() {
       active.length = 0;
     },
-    take(method, path, headers = {}) {
+    take(request) {
+      const { method, path } = request;
       const index = active.findIndex(
         ({ rule }) =>
           (rule.method === undefined || rule.method.toUpperCase() === method) &&
           (typeof rule.path === 'string' ? rule.path === path : rule.path.test(path)) &&
-          (rule.when === undefined || rule.when({ method, path, headers }))
+          (rule.when === undefined || rule.when(request))
       );
       const fault = active[index];
       if (!fault) return undefined;

@@ -254,7 +254,8 @@ describe('Prefect stand-in: HTTP transport', () => {
         path: '/health',
         status: 503,
         times: 1,
-        when: (request) => request.headers['x-actor'] === undefined,
+        when: (request) =>
+          request.headers['x-actor'] === undefined && request.url === '/api/health',
       });
       // Act
       const actor = await fetch(`${prefect.apiUrl}/health`, { headers: { 'x-actor': 'engine' } });
@@ -262,6 +263,30 @@ describe('Prefect stand-in: HTTP transport', () => {
       const after = await rawCall(prefect.apiUrl, 'GET', '/health');
       // Assess
       expect([actor.status, lambda.status, after.status]).toEqual([200, 503, 200]);
+    });
+
+    it('without a status, only holds the request in onFire and then answers it as usual (a slow server)', async () => {
+      // Prepare: the next read of the run is held while the world moves on
+      prefect = await startPrefectStandin();
+      await seed.workPool(prefect.apiUrl, { name: 'p' });
+      const deployment = await seed.deployment(prefect.apiUrl, { name: 'd', workPoolName: 'p' });
+      const run = await seed.flowRun(prefect.apiUrl, deployment.id);
+      const standin = prefect;
+      prefect.faults.inject({
+        method: 'GET',
+        path: `/flow_runs/${run.id}`,
+        onFire: async () => {
+          await proposeState(standin.apiUrl, run.id, { type: 'PENDING', name: 'Pending' });
+        },
+      });
+      // Act
+      const held = await readFlowRun(prefect.apiUrl, run.id);
+      // Assess: answered normally, with what the world became while it was held
+      expect(held.state_type).toBe('PENDING');
+      expect(prefect.requests.find((request) => request.method === 'GET')).toMatchObject({
+        status: 200,
+      });
+      expect(prefect.requests.at(-1)?.handledStatus).toBeUndefined();
     });
 
     it('stops failing after clear()', async () => {

@@ -223,17 +223,22 @@ export const startPrefectStandin = async (
     };
     requests.push(recorded);
 
-    const fault = faults.take(method, recorded.path, recorded.headers);
+    const taken = faults.take(recorded);
+    // A rule with no failure only holds the request (a slow server), then lets it through.
+    const slow = taken !== undefined && taken.status === undefined && !taken.dropConnection;
+    if (slow) await taken.onFire?.();
+    const fault = slow ? undefined : taken;
     const failAnswer = async (rule: FaultRule): Promise<void> => {
       await rule.onFire?.();
       if (rule.dropConnection) {
         request.socket.destroy();
         return;
       }
-      recorded.status = rule.status;
+      const status = rule.status ?? 500;
+      recorded.status = status;
       const headers: Record<string, string> =
         rule.retryAfter === undefined ? {} : { 'retry-after': String(rule.retryAfter) };
-      send(response, rule.status, rule.body ?? { detail: 'Injected fault' }, headers);
+      send(response, status, rule.body ?? { detail: 'Injected fault' }, headers);
     };
     if (fault && !fault.afterHandling) {
       await failAnswer(fault);
