@@ -102,6 +102,9 @@ export interface DescribedTask {
   createdAt: Date | undefined;
   /** The attempt marker it carries (`attempt-marker.ts`); none on the previous release's tasks. */
   attempt?: string | undefined;
+  /** Once stopped: why (`TaskFailedToStart`, `EssentialContainerExited`, …) and ECS's words. */
+  stopCode?: string | undefined;
+  stoppedReason?: string | undefined;
 }
 
 /** DescribeTasks' answer: the tasks ECS knows, and `failures` (`MISSING`) for the others. */

@@ -320,6 +320,8 @@ export const createEcsClient = (
               desiredStatus: task.desiredStatus,
               createdAt: task.createdAt,
               attempt: attemptOfTask(task.overrides),
+              stopCode: task.stopCode,
+              stoppedReason: task.stoppedReason,
             });
           }
           for (const failure of output.failures ?? []) {

@@ -33,7 +33,15 @@ export interface OrphanContext {
 }
 
 /** What ECS says of the task a claimed run's `infrastructure_pid` names (asked by the sweep). */
-export type PidTask = { createdAt: Date | undefined; attempt: string | undefined } | 'missing';
+export type PidTask =
+  | {
+      createdAt: Date | undefined;
+      attempt: string | undefined;
+      lastStatus?: string | undefined;
+      stopCode?: string | undefined;
+      stoppedReason?: string | undefined;
+    }
+  | 'missing';
 
 /** The verdict for one PENDING run. */
 export type OrphanDecision =
@@ -51,7 +59,14 @@ export type OrphanDecision =
       /** The re-enqueue this will be (1 = first). */
       requeue: number;
     }
-  | { kind: 'give-up'; message: string };
+  | { kind: 'give-up'; message: string }
+  /**
+   * The attempt's own task has stopped (or ECS forgot it) while the run stayed PENDING: the
+   * reporter's answer to STOPPED was lost, or a PENDING proposal landed after the run ended (Prefect
+   * accepts PENDING after final states and offers no compare-and-set). The sweep restores the final
+   * state the history shows after the claim, or proposes CRASHED with `message`.
+   */
+  | { kind: 'settle'; message: string };
 
 const parseTime = (iso: string | null | undefined): Date | undefined => {
   if (!iso) return undefined;
@@ -63,6 +78,25 @@ const parseTime = (iso: string | null | undefined): Date | undefined => {
 export const isClaimedBy = (run: FlowRun, workerName: string): boolean =>
   run.labels[WORKER_NAME_LABEL] === workerName ||
   isClaimTransitionIdOf(run.state?.state_details.transition_id, workerName);
+
+/** The attempt's own task: alive → not an orphan; stopped or forgotten → settle the run. */
+const stoppedWhilePending = (
+  pid: InfrastructurePid,
+  task: PidTask,
+  name: string
+): OrphanDecision => {
+  if (task !== 'missing' && task.lastStatus !== 'STOPPED') {
+    return { kind: 'not-orphan', reason: 'has a task of this attempt' };
+  }
+  const how =
+    task === 'missing'
+      ? 'is no longer known to ECS'
+      : `stopped${task.stopCode ? ` (${task.stopCode}${task.stoppedReason ? `: ${task.stoppedReason}` : ''})` : ''}`;
+  return {
+    kind: 'settle',
+    message: `The flow run's ECS task ${pid.taskArn} ${how}, but the run stayed ${name}: it ended without its final state being recorded.`,
+  };
+};
 
 const describeAttempts = (requeues: number, last: Date | undefined): string =>
   requeues === 0
@@ -82,9 +116,6 @@ export const classifyOrphan = (
   const state = run.state;
   if (state?.type !== 'PENDING') return { kind: 'not-orphan', reason: 'not PENDING' };
   const claimState = isClaimState(state);
-  if (run.infrastructure_pid && !claimState) {
-    return { kind: 'not-orphan', reason: 'has infrastructure for this attempt' };
-  }
   if (!isClaimedBy(run, context.workerName)) {
     return { kind: 'not-orphan', reason: 'claimed by another worker' };
   }
@@ -113,6 +144,10 @@ export const classifyOrphan = (
       };
     }
     if (pidTask === undefined) return { kind: 'check-task', pid };
+    if (!claimState) {
+      // A PENDING sub-state is proposed only for the current attempt's task: it is this attempt's.
+      return stoppedWhilePending(pid, pidTask, state.name ?? 'Pending');
+    }
     // The task's attempt marker says whose it is; a task of the previous release has none, and
     // is an earlier attempt's when it was created before this claim.
     const older =
@@ -120,7 +155,7 @@ export const classifyOrphan = (
       (pidTask.attempt !== undefined
         ? pidTask.attempt !== state.state_details.transition_id
         : pidTask.createdAt !== undefined && pidTask.createdAt.getTime() < pendingSince.getTime());
-    if (!older) return { kind: 'not-orphan', reason: 'has a task of this attempt' };
+    if (!older) return stoppedWhilePending(pid, pidTask, state.name ?? 'Pending');
     noTask = `no ECS task was recorded for this attempt (its infrastructure_pid names ${pidTask === 'missing' ? 'a task ECS no longer knows' : 'an earlier attempt’s task'}, ${pid.taskArn})`;
   }
 

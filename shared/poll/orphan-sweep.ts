@@ -10,8 +10,10 @@
  * flow-run labels (before 3.2) nothing can be counted, so an orphan is CRASHED at once instead.
  */
 import { EcsApiError } from '../errors/ecs-api-error.ts';
+import { latestClaim } from '../launch/current-claim.ts';
 import { CrashCause, recordRunCrashed } from '../observability.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
+import { scrubEventText } from '../report/scrub-event-text.ts';
 import { type Claim, enqueueLaunches } from './enqueue-launches.ts';
 import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
@@ -51,6 +53,64 @@ const crashOrphan = async (
   return true;
 };
 
+const FINAL: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
+
+/**
+ * A run whose attempt's task has stopped but which stayed PENDING. When the history shows the run
+ * reached a final state after its claim (a PENDING proposal landed after it: Prefect accepts
+ * PENDING after final states), that final state is written again, forced, with its own name,
+ * message and data (the result reference); otherwise (the STOPPED event was never reported)
+ * CRASHED with what ECS says. Only if the run is still the PENDING state the sweep judged.
+ */
+const settleStuckRun = async (
+  run: FlowRun,
+  message: string,
+  poolName: string,
+  deps: ResolvedPollDeps
+): Promise<'restored' | 'crashed' | 'moved-on'> => {
+  const log = { pool: poolName, flow_run_id: run.id };
+  const current = await deps.prefect.readFlowRun(run.id);
+  if (current.state?.type !== 'PENDING' || current.state.id !== run.state?.id) {
+    deps.logger.debug('Stuck run moved on since the sweep read it', log);
+    return 'moved-on';
+  }
+  const states = await deps.prefect.readFlowRunStates(run.id);
+  const claimedAt = latestClaim(states)?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  const ended = states
+    .filter((state) => FINAL.has(state.type) && Date.parse(state.timestamp) > claimedAt)
+    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
+    .at(-1);
+  if (ended) {
+    await deps.prefect.setFlowRunState(
+      run.id,
+      {
+        type: ended.type,
+        ...(ended.name ? { name: ended.name } : {}),
+        message: ended.message,
+        ...(ended.data === undefined ? {} : { data: ended.data }),
+      },
+      { force: true, replay: false }
+    );
+    deps.logger.warn('A run that had ended was PENDING again; its final state was restored', {
+      ...log,
+      restored: `${ended.type} (${ended.name ?? ended.type})`,
+    });
+    return 'restored';
+  }
+  const answer = await deps.prefect.setFlowRunState(
+    run.id,
+    { type: 'CRASHED', name: 'Crashed', message: scrubEventText(message) },
+    { replay: false }
+  );
+  if (answer.status !== 'ACCEPT') return 'moved-on';
+  deps.logger.error('Stuck run settled: its task stopped while it stayed PENDING', {
+    ...log,
+    message,
+  });
+  if (deps.metrics) recordRunCrashed(deps.metrics, CrashCause.LaunchNeverCompleted);
+  return 'crashed';
+};
+
 /** A pid task ECS could not be asked about: counted as this attempt's, so nothing is done. */
 const unknownTask: PidTask = { createdAt: new Date(8.64e15), attempt: undefined };
 
@@ -85,8 +145,15 @@ const describePidTasks = async (
       );
       for (const { runId, taskArn } of group) {
         const task = tasks.get(taskArn);
-        if (task) found.set(runId, { createdAt: task.createdAt, attempt: task.attempt });
-        else if (missing.has(taskArn)) found.set(runId, 'missing');
+        if (task) {
+          found.set(runId, {
+            createdAt: task.createdAt,
+            attempt: task.attempt,
+            lastStatus: task.lastStatus,
+            stopCode: task.stopCode,
+            stoppedReason: task.stoppedReason,
+          });
+        } else if (missing.has(taskArn)) found.set(runId, 'missing');
       }
     } catch (error) {
       if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
@@ -149,6 +216,10 @@ export const sweepOrphans = async (
         if (await crashOrphan(run, message, poolName, deps)) result.crashed += 1;
       } else if (decision.kind === 'give-up') {
         if (await crashOrphan(run, decision.message, poolName, deps)) result.crashed += 1;
+      } else if (decision.kind === 'settle') {
+        if ((await settleStuckRun(run, decision.message, poolName, deps)) === 'crashed') {
+          result.crashed += 1;
+        }
       }
     } catch (error) {
       const message = `Could not recover the orphan: ${describeError(error)}`;

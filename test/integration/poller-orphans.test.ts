@@ -14,7 +14,7 @@ import { LAST_REQUEUE_LABEL, REQUEUES_LABEL } from '../../shared/poll/run-labels
 import type { QueueSender } from '../../shared/queue/queue-sender.ts';
 import { credentials, type FargateSetup, setUpFargate } from '../standins/ecs/fixtures.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
-import { proposeState, user } from '../standins/prefect/actors.ts';
+import { engine, proposeState, user } from '../standins/prefect/actors.ts';
 import { type PollerWorld, seedRuns, startPollerWorld } from './poller-fixtures.ts';
 
 /** SQS refusing everything (an outage longer than the sender's retries). */
@@ -128,7 +128,11 @@ describe('poller: orphan sweep', () => {
   });
 
   it("leaves another worker's claim, runs with infrastructure, and prefetched runs not yet due alone", async () => {
-    // Prepare
+    // Prepare: a world with ECS, where the launched run's task is still starting
+    await world.close();
+    world = await startPollerWorld({ aws: true });
+    const ecsSdk = world.ecsSdk as ECSClient;
+    const fargate = await setUpFargate(world.aws as AwsStandin, ecsSdk);
     const { runs } = await seedRuns(world, { count: 2 });
     const later = new Date(world.now().getTime() + 600_000);
     const { runs: ahead } = await seedRuns(world, {
@@ -149,8 +153,9 @@ describe('poller: orphan sweep', () => {
         .sort()
     ).toEqual([launched, ahead[0]?.id ?? ''].sort());
     // Launched: its task recorded, and the reporter's InfrastructurePending on top.
+    const { tasks } = await ecsSdk.send(new RunTaskCommand(fargate.runInput()));
     await world.admin.updateFlowRun(launched, {
-      infrastructurePid: 'prefect::arn:aws:ecs:us-east-1:123456789012:task/prefect/abc',
+      infrastructurePid: `${fargate.cluster}::${tasks?.[0]?.taskArn}`,
     });
     await proposeState(world.prefect.apiUrl, launched, {
       type: 'PENDING',
@@ -267,5 +272,51 @@ describe('poller: orphan sweep, attempts', () => {
     // Assess: re-enqueued, not crashed at once
     expect(summarizePoll(result)).toMatchObject({ requeued: 1, crashed: 0 });
     expect((await world.admin.readFlowRun(id)).labels[REQUEUES_LABEL]).toBe(1);
+  });
+
+  it('restores the final state a late PENDING proposal undid, and crashes a run whose task stopped unreported', async () => {
+    // Prepare: two claimed, launched runs. The first completes, then a PENDING sub-state decided
+    // earlier lands after COMPLETED (Prefect accepts it). The second's task stops, and its STOPPED
+    // event never reaches the reporter.
+    const { runs } = await seedRuns(world, { count: 2 });
+    const [undone, unreported] = runs.map((run) => run.id) as [string, string];
+    await pollPools({}, world.deps());
+    const taskOf = new Map<string, string>();
+    for (const queued of world.launches()) {
+      const id = queued.message.flow_run_id;
+      taskOf.set(id, await launchAttempt(id, queued.message.transition_id));
+    }
+    world.purge();
+    await engine.start(world.prefect.apiUrl, undone);
+    await engine.complete(world.prefect.apiUrl, undone);
+    await world.aws?.ecs.runToCompletion(taskOf.get(undone) ?? '', { exitCode: 0 });
+    expect(
+      (
+        await proposeState(world.prefect.apiUrl, undone, {
+          type: 'PENDING',
+          name: 'InfrastructurePending',
+        })
+      ).status
+    ).toBe('ACCEPT');
+    await world.aws?.ecs.runToCompletion(taskOf.get(unreported) ?? '', {
+      exitCode: 1,
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+    });
+    // Act
+    world.clock?.advance(301);
+    const result = await pollPools({}, world.deps());
+    // Assess
+    expect(summarizePoll(result)).toMatchObject({ requeued: 0, crashed: 1, errors: 0 });
+    expect((await world.admin.readFlowRun(undone)).state).toMatchObject({
+      type: 'COMPLETED',
+      name: 'Completed',
+    });
+    const crashed = await world.admin.readFlowRun(unreported);
+    expect(crashed.state?.type).toBe('CRASHED');
+    expect(crashed.state?.message).toMatch(
+      /stopped \(EssentialContainerExited: Essential container in task exited\), but the run stayed Pending/
+    );
+    expect(world.launches()).toHaveLength(0);
   });
 });

@@ -89,6 +89,51 @@ describe('classifyOrphan: a claimed attempt that carries a pid', () => {
   });
 });
 
+describe('classifyOrphan: a run whose attempt has its task but stays PENDING', () => {
+  const subState = () =>
+    flowRun(
+      { infrastructure_pid: PID, labels: { [WORKER_NAME_LABEL]: WORKER } },
+      { name: 'InfrastructurePending', state_details: { transition_id: randomUUID() } }
+    );
+
+  it('asks ECS only once it is overdue, and leaves it alone while its task lives', () => {
+    // Prepare / Act / Assess
+    expect(classifyOrphan(subState(), context(299)).kind).toBe('wait');
+    expect(classifyOrphan(subState(), context(300)).kind).toBe('check-task');
+    expect(
+      classifyOrphan(subState(), context(300), {
+        createdAt: NOW,
+        attempt: undefined,
+        lastStatus: 'PENDING',
+      })
+    ).toEqual({ kind: 'not-orphan', reason: 'has a task of this attempt' });
+  });
+
+  it.each([
+    [
+      'stopped',
+      {
+        createdAt: NOW,
+        attempt: undefined,
+        lastStatus: 'STOPPED',
+        stopCode: 'EssentialContainerExited',
+        stoppedReason: 'Essential container in task exited',
+      },
+      /stopped \(EssentialContainerExited: Essential container in task exited\), but the run stayed InfrastructurePending/,
+    ],
+    [
+      'forgotten by ECS',
+      'missing' as const,
+      /is no longer known to ECS, but the run stayed InfrastructurePending/,
+    ],
+  ])('settles it when its task has %s', (_case, pidTask, message) => {
+    // Prepare / Act
+    const decision = classifyOrphan(subState(), context(300), pidTask);
+    // Assess
+    expect(decision).toMatchObject({ kind: 'settle', message: expect.stringMatching(message) });
+  });
+});
+
 describe('classifyOrphan', () => {
   it('waits until ORPHAN_AFTER_SECONDS after the claim, then re-enqueues with the claim', () => {
     expect(classifyOrphan(claimed(), context(299))).toEqual({ kind: 'wait', dueAt: NOW });
@@ -156,14 +201,7 @@ describe('classifyOrphan', () => {
           { state_details: { transition_id: randomUUID() } }
         ),
     },
-    {
-      name: 'a run whose attempt has its task (a sub-state with a pid)',
-      run: () =>
-        flowRun(
-          { infrastructure_pid: PID, labels: { [WORKER_NAME_LABEL]: WORKER } },
-          { name: 'InfrastructurePending', state_details: { transition_id: randomUUID() } }
-        ),
-    },
+
     {
       name: 'a RUNNING run',
       run: () => flowRun({}, { type: 'RUNNING', state_details: { transition_id: OURS } }),
