@@ -35,7 +35,7 @@
  */
 import { attemptOfTask } from '../ecs/attempt-marker.ts';
 import { infrastructurePid, parseInfrastructurePid } from '../ecs/infrastructure-pid.ts';
-import type { FlowRun, StateType } from '../prefect/schemas.ts';
+import type { FlowRun, State, StateType } from '../prefect/schemas.ts';
 import {
   crashMessage,
   diagnoseStoppedTask,
@@ -68,7 +68,12 @@ export type ReportAction =
       diagnosis?: StoppedTaskDiagnosis;
       /** The run never reached RUNNING: post the task's last log lines once the crash is accepted. */
       forwardLogTail: boolean;
-    };
+    }
+  /**
+   * The run had ended, then a PENDING proposal decided earlier landed on it (Prefect accepts PENDING
+   * after final states): write its final state again, forced, as it was.
+   */
+  | { kind: 'restore'; state: State; reason: string };
 
 const FINAL: ReadonlySet<StateType> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
 const STARTING: ReadonlySet<string> = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);

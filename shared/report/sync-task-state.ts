@@ -24,7 +24,7 @@ import { CrashCause, MetricName, recordCount, recordRunCrashed } from '../observ
 import type { PrefectClient } from '../prefect/client.ts';
 import { isNotFound } from '../prefect/prefect-api-error.ts';
 import { PrefectError } from '../prefect/prefect-error.ts';
-import type { FlowRun, SetStateStatus } from '../prefect/schemas.ts';
+import type { FlowRun, SetStateStatus, State } from '../prefect/schemas.ts';
 import {
   decideReport,
   decideWithoutRun,
@@ -98,15 +98,47 @@ const decide = async (
   });
   // The claim state says everything; a marked task and the attempt label say whose task it is.
   if (current) return action;
-  if (attemptOfTask(event.detail.overrides) !== undefined && attemptOfRun(run.labels)) {
-    return action;
-  }
+  const known = attemptOfTask(event.detail.overrides) !== undefined && attemptOfRun(run.labels);
+  if (known && !mayHaveEnded(run, action)) return action;
   if (!needsAttemptCheck(action)) return action;
-  const claim = latestClaim(await deps.prefect.readFlowRunStates(run.id));
-  return decideReport(run, event, {
-    transitionId: claim?.transitionId,
-    claimedAt: claim?.claimedAt,
-  });
+  const states = await deps.prefect.readFlowRunStates(run.id);
+  const claim = latestClaim(states);
+  const decided = known
+    ? action
+    : decideReport(run, event, { transitionId: claim?.transitionId, claimedAt: claim?.claimedAt });
+  return mayHaveEnded(run, decided) ? (restoreIfEnded(states, claim, decided) ?? decided) : decided;
+};
+
+/**
+ * A CRASHED for a PENDING run whose engine ran at some point (`start_time` is set, and never reset):
+ * the run may have ended and been moved back to PENDING by a late proposal, which only the history
+ * shows. A first attempt that never started (`start_time` null) needs no read.
+ */
+const mayHaveEnded = (run: FlowRun, action: ReportAction): boolean =>
+  action.kind === 'propose' &&
+  action.state.type === 'CRASHED' &&
+  run.state?.type === 'PENDING' &&
+  run.start_time !== null;
+
+const ENDED: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
+
+/** The final state the run reached after its latest claim, as a `restore`, if any. */
+const restoreIfEnded = (
+  states: readonly State[],
+  claim: ReturnType<typeof latestClaim>,
+  action: ReportAction
+): ReportAction | undefined => {
+  const since = claim?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  const ended = states
+    .filter((state) => ENDED.has(state.type) && Date.parse(state.timestamp) > since)
+    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
+    .at(-1);
+  if (!ended) return undefined;
+  return {
+    kind: 'restore',
+    state: ended,
+    reason: `the run had ended ${ended.type} before a late PENDING; restoring it instead of: ${action.reason}`,
+  };
 };
 
 const apply = async (
@@ -119,6 +151,21 @@ const apply = async (
   const outcome: SyncOutcome = { flowRunId, action: action.kind, reason: action.reason };
   if (action.kind === 'record-infrastructure-pid') {
     await deps.prefect.updateFlowRun(flowRunId, { infrastructurePid: action.infrastructurePid });
+    return outcome;
+  }
+  if (action.kind === 'restore') {
+    const { state } = action;
+    const result = await deps.prefect.setFlowRunState(
+      flowRunId,
+      {
+        type: state.type,
+        ...(state.name ? { name: state.name } : {}),
+        message: state.message,
+        ...(state.data === undefined ? {} : { data: state.data }),
+      },
+      { force: true, replay: false }
+    );
+    outcome.status = result.status;
     return outcome;
   }
   if (action.kind !== 'propose') return outcome;

@@ -182,6 +182,42 @@ describe('race 1: a proposal fails while the flow finishes', () => {
   );
 });
 
+describe('race 1, the window Prefect leaves open: a slow InfrastructurePending lands after the run ended', () => {
+  it('gets the final state back when the duplicate STOPPED arrives, instead of CRASHED', async () => {
+    // Prepare: the reporter's InfrastructurePending (decided from a PENDING read) is held by a slow
+    // server while the flow runs to COMPLETED; then it lands (Prefect accepts PENDING after
+    // COMPLETED). Prefect has no compare-and-set that could refuse it.
+    const s = await stage();
+    const { w } = s;
+    const message = await pollForMessage(s);
+    w.prefect.faults.inject({
+      method: 'POST',
+      path: `/flow_runs/${s.runId}/set_state`,
+      // (the engine's proposals only: the ECS stand-in delivers events one at a time, and the
+      // reporter is waiting on this very request)
+      onFire: async () => {
+        await engine.start(w.prefect.apiUrl, s.runId, w.auth);
+        await engine.complete(w.prefect.apiUrl, s.runId, w.auth);
+      },
+    });
+    await deliver(s, w.launcher, message);
+    await w.aws.ecs.settled();
+    const undone = await readRun(s);
+    // Act: the container exits 0; EventBridge delivers the STOPPED event, then again
+    const [task] = tasksOf(s);
+    await w.aws.ecs.runToCompletion(task?.taskArn ?? '', { exitCode: 0 });
+    await w.aws.ecs.settled();
+    const stopped = w.aws.events.filter((event) => event.detail.lastStatus === 'STOPPED').at(-1);
+    if (stopped) await w.aws.ecs.redeliver(stopped);
+    await w.aws.ecs.settled();
+    // Assess
+    expect(undone.state?.type).toBe('PENDING');
+    const final = await readRun(s);
+    expect(final.state).toMatchObject({ type: 'COMPLETED', name: 'Completed' });
+    expect((await historyOf(s)).filter((state) => state.startsWith('CRASHED'))).toEqual([]);
+  });
+});
+
 describe('race 2: two launchers take the same message; one waits while the other’s task runs the flow', () => {
   it.each([
     ['the same request (the token gives back the finished task)', false],

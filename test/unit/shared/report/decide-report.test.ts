@@ -54,6 +54,8 @@ const summarise = (action: ReportAction): Expected => {
         ...(action.diagnosis ? { cause: action.diagnosis.cause } : {}),
         forwardLogTail: action.forwardLogTail,
       };
+    default:
+      throw new Error(`decideReport never decides ${action.kind}`);
   }
 };
 
