@@ -5,6 +5,7 @@
  *
  * | ECS status                      | run state                                           | action                                  |
  * | ------------------------------- | --------------------------------------------------- | --------------------------------------- |
+ * | any but STOPPED, desired RUNNING | CANCELLED                                          | StopTask (a launch that raced a cancel) |
  * | any                             | task created before the current attempt's claim     | nothing (an older attempt's task)       |
  * | any                             | `infrastructure_pid` names another task             | nothing (a stale task of this run)      |
  * | PROVISIONING/PENDING/ACTIVATING | PENDING, not yet InfrastructurePending              | propose PENDING `InfrastructurePending` |
@@ -70,6 +71,12 @@ export type ReportAction =
       forwardLogTail: boolean;
     }
   /**
+   * The run is CANCELLED but this task is starting or running (a launch that was under way when the
+   * run was cancelled, whose launcher could not stop it): stop it now, before its engine moves the
+   * run back to RUNNING (Prefect accepts RUNNING after CANCELLED).
+   */
+  | { kind: 'stop-task'; reason: string }
+  /**
    * The run had ended, then a PENDING proposal decided earlier landed on it (Prefect accepts PENDING
    * after final states): write its final state again, forced, as it was.
    */
@@ -127,7 +134,9 @@ const ownership = (
 
 /** Whether an action depends on whose attempt the event is, when no claim time was known. */
 export const needsAttemptCheck = (action: ReportAction): boolean =>
-  action.kind !== 'nothing' || action.reason.startsWith(OTHER_TASK_REASON);
+  action.kind === 'propose' ||
+  action.kind === 'record-infrastructure-pid' ||
+  (action.kind === 'nothing' && action.reason.startsWith(OTHER_TASK_REASON));
 
 const OTHER_TASK_REASON = "the run's infrastructure_pid names another task";
 
@@ -271,6 +280,12 @@ export const decideReport = (
   if (early) return early;
   const { state } = run;
   if (!state) return nothing('the run has no state');
+  if (state.type === 'CANCELLED' && event.detail.desiredStatus !== 'STOPPED') {
+    return {
+      kind: 'stop-task',
+      reason: `the run is CANCELLED and its task is ${event.detail.lastStatus}: stopping it`,
+    };
+  }
   const owner = ownership(run.infrastructure_pid, event, attempt);
   if (owner === 'older-attempt') {
     return nothing(

@@ -16,7 +16,7 @@
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { attemptOfRun, attemptOfTask } from '../ecs/attempt-marker.ts';
-import type { EcsApi, EcsTaskCleanup } from '../ecs/ecs-api.ts';
+import type { EcsApi, EcsTaskCleanup, EcsTaskControl } from '../ecs/ecs-api.ts';
 import { isRetryable } from '../errors/is-retryable.ts';
 import { claimOfCurrentState, latestClaim } from '../launch/current-claim.ts';
 import { type LaunchLogger, withLogKeys } from '../launch/launch-logger.ts';
@@ -46,7 +46,7 @@ export interface SyncTaskStateDeps {
     PrefectClient,
     'readFlowRun' | 'readFlowRunStates' | 'setFlowRunState' | 'updateFlowRun' | 'createLogs'
   >;
-  ecs: Pick<EcsApi, 'describeTaskDefinition'> & EcsTaskCleanup;
+  ecs: Pick<EcsApi, 'describeTaskDefinition'> & EcsTaskCleanup & Pick<EcsTaskControl, 'stopTask'>;
   logs: LogReader;
   /** Powertools' `Logger` fits; every line of an event carries `flow_run_id`. */
   logger: LaunchLogger;
@@ -151,6 +151,14 @@ const apply = async (
   const outcome: SyncOutcome = { flowRunId, action: action.kind, reason: action.reason };
   if (action.kind === 'record-infrastructure-pid') {
     await deps.prefect.updateFlowRun(flowRunId, { infrastructurePid: action.infrastructurePid });
+    return outcome;
+  }
+  if (action.kind === 'stop-task') {
+    await deps.ecs.stopTask(
+      event.detail.clusterArn,
+      event.detail.taskArn,
+      `Prefect flow run ${flowRunId} is CANCELLED (prefect-ecs-serverless)`
+    );
     return outcome;
   }
   if (action.kind === 'restore') {

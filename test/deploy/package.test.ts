@@ -78,6 +78,7 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
     'ecs:DeregisterTaskDefinition',
     'ecs:DescribeTaskDefinition',
     'ecs:DescribeTasks',
+    'ecs:StopTask',
     'logs:CreateLogStream',
     'logs:GetLogEvents',
     'logs:PutLogEvents',
@@ -105,7 +106,7 @@ const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> 
     'ecs:RunTask',
   ],
   launcher: ['ecs:DeregisterTaskDefinition'],
-  reporter: ['ecs:ListTasks', 'ecs:RegisterTaskDefinition', 'ecs:RunTask', 'ecs:StopTask'],
+  reporter: ['ecs:ListTasks', 'ecs:RegisterTaskDefinition', 'ecs:RunTask'],
   webhook: [],
 };
 

@@ -49,7 +49,7 @@ afterEach(async () => {
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A launcher Lambda of its own, whose RunTask waits at a gate the test opens. */
-const gatedLauncher = async (w: EndToEndWorld) => {
+const gatedLauncher = async (w: EndToEndWorld, options: { dieAfterRunTask?: boolean } = {}) => {
   const endpoint = {
     region: 'us-east-1',
     endpoint: w.aws.url,
@@ -82,7 +82,10 @@ const gatedLauncher = async (w: EndToEndWorld) => {
       runTask: async (input: RunTaskInput) => {
         reached();
         await gate;
-        return deps.ecs.runTask(input);
+        const result = await deps.ecs.runTask(input);
+        // A Lambda killed right after RunTask (timeout, OOM): its invocation never goes on.
+        if (options.dieAfterRunTask) await new Promise(() => {});
+        return result;
       },
     },
   });
@@ -289,11 +292,38 @@ describe('race 3: the user cancels while a slow launch is under way', () => {
     const tasks = tasksOf(s);
     expect(tasks).toHaveLength(1);
     expect(tasks[0]?.desiredStatus).toBe('STOPPED');
-    expect(w.aws.callsTo('StopTask').map((call) => (call.input as { task: string }).task)).toEqual([
-      tasks[0]?.taskArn,
-    ]);
+    // (the launcher stops it after its read; the reporter may too, on the task's first event)
+    const stops = w.aws.callsTo('StopTask').map((call) => (call.input as { task: string }).task);
+    expect(stops.length).toBeGreaterThan(0);
+    expect(new Set(stops)).toEqual(new Set([tasks[0]?.taskArn]));
     expect((await readRun(s)).state_type).toBe('CANCELLED');
     expectNothingAfterFinal(await historyOf(s), 'CANCELLED:Cancelled');
+  });
+});
+
+describe('race 3, and the launcher dies right after RunTask', () => {
+  it('has the reporter stop the task as soon as ECS reports it for the CANCELLED run', async () => {
+    // Prepare: as above, but the launcher never gets to read the run again after RunTask
+    const s = await stage();
+    const { w } = s;
+    const message = await pollForMessage(s);
+    const b = await gatedLauncher(w, { dieAfterRunTask: true });
+    void deliver(s, b.handler, message);
+    await b.atGate;
+    await user.cancel(w.prefect.apiUrl, s.runId, w.auth);
+    await w.poller(scheduledEvent());
+    expect((await readRun(s)).state_type).toBe('CANCELLED');
+    // Act
+    b.open();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await w.aws.ecs.settled();
+    // Assess: stopped by the reporter on the task's first event; the flow never ran
+    const tasks = tasksOf(s);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]?.desiredStatus).toBe('STOPPED');
+    expect((await readRun(s)).state_type).toBe('CANCELLED');
+    expectNothingAfterFinal(await historyOf(s), 'CANCELLED:Cancelled');
+    expect(bridge?.errors).toEqual([]);
   });
 });
 

@@ -61,6 +61,7 @@ const reporterDeps = (
       describeTaskDefinition: async () => undefined,
       describeTaskTags,
       deregisterTaskDefinition: async () => undefined,
+      stopTask: async () => undefined,
     },
     logs: { readTail: async () => [] },
     logger: { debug: record, info: record, warn: record, error: record },

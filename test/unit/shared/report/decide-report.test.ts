@@ -30,6 +30,7 @@ const FINAL = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'] as const;
 /** The parts of an action a row asserts. */
 type Expected =
   | { kind: 'nothing' }
+  | { kind: 'stop-task' }
   | { kind: 'record-infrastructure-pid'; infrastructurePid: string }
   | {
       kind: 'propose';
@@ -44,6 +45,8 @@ const summarise = (action: ReportAction): Expected => {
   switch (action.kind) {
     case 'nothing':
       return { kind: 'nothing' };
+    case 'stop-task':
+      return { kind: 'stop-task' };
     case 'record-infrastructure-pid':
       return { kind: action.kind, infrastructurePid: action.infrastructurePid };
     case 'propose':
@@ -115,7 +118,8 @@ const rows: [string, RunView, TaskStateChangeEvent, Expected][] = [
     `late PROVISIONING, run ${type}`,
     runIn(type),
     provisioning,
-    nothing,
+    // a task starting for a CANCELLED run (a launch that raced the cancel) is stopped
+    type === 'CANCELLED' ? { kind: 'stop-task' } : nothing,
   ]),
   ['PENDING, run PAUSED', runIn('PAUSED', { name: 'Suspended' }), pending, nothing],
   ['PENDING, run CANCELLING (a proposal would be REJECTed)', runIn('CANCELLING'), pending, nothing],
@@ -357,7 +361,10 @@ describe('decideReport: the mapping table of issue #5 §2', () => {
     for (const type of states) {
       for (const event of [provisioning, pending, running]) {
         const action = decideReport(runIn(type, { infrastructurePid: THIS_PID }), event);
-        expect(action.kind, `${type} + ${event.detail.lastStatus}`).toBe('nothing');
+        // (a task starting or running for a CANCELLED run is stopped, never proposed for)
+        expect(action.kind, `${type} + ${event.detail.lastStatus}`).toBe(
+          type === 'CANCELLED' ? 'stop-task' : 'nothing'
+        );
       }
     }
   });

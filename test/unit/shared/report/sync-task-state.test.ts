@@ -129,6 +129,10 @@ const fakes = (options: FakeOptions = {}): SyncTaskStateDeps & Recorded => {
         calls.push(`deregisterTaskDefinition ${arn}`);
         if (options.deregister) throw options.deregister;
       },
+      async stopTask(_cluster, taskArn) {
+        calls.push(`stopTask ${taskArn}`);
+        return undefined;
+      },
     },
     logs: {
       async readTail(location, limit) {
@@ -354,5 +358,18 @@ describe('syncTaskState', () => {
     await syncTaskState(syntheticEvent('lifecycle-3-running'), deps);
     // Assess
     expect(deps.calls).toEqual([`readFlowRun ${FLOW_RUN_ID}`]);
+  });
+
+  it('stops a task that starts for a CANCELLED run (a launch that raced the cancel)', async () => {
+    // Prepare
+    const deps = fakes({ run: flowRun('CANCELLED', 'Cancelled') });
+    // Act
+    const outcome = await syncTaskState(syntheticEvent('lifecycle-1-provisioning'), deps);
+    // Assess
+    expect(outcome.action).toBe('stop-task');
+    expect(deps.calls).toEqual([
+      `readFlowRun ${FLOW_RUN_ID}`,
+      `stopTask ${syntheticEvent('lifecycle-1-provisioning').detail.taskArn}`,
+    ]);
   });
 });
