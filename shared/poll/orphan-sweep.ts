@@ -76,8 +76,13 @@ const settleStuckRun = async (
   }
   const states = await deps.prefect.readFlowRunStates(run.id);
   const claimedAt = latestClaim(states)?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  // A final state, or SCHEDULED (a Spot reschedule: AwaitingRetry), that a late PENDING undid.
   const ended = states
-    .filter((state) => FINAL.has(state.type) && Date.parse(state.timestamp) > claimedAt)
+    .filter(
+      (state) =>
+        (FINAL.has(state.type) || state.type === 'SCHEDULED') &&
+        Date.parse(state.timestamp) > claimedAt
+    )
     .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
     .at(-1);
   if (ended) {
@@ -88,6 +93,9 @@ const settleStuckRun = async (
         ...(ended.name ? { name: ended.name } : {}),
         message: ended.message,
         ...(ended.data === undefined ? {} : { data: ended.data }),
+        ...(ended.state_details.scheduled_time
+          ? { stateDetails: { scheduledTime: ended.state_details.scheduled_time } }
+          : {}),
       },
       { force: true, replay: false }
     );

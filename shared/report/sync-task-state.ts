@@ -129,8 +129,12 @@ const restoreIfEnded = (
   action: ReportAction
 ): ReportAction | undefined => {
   const since = claim?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  // A final state, or SCHEDULED (a Spot reschedule: AwaitingRetry), that a late PENDING undid.
   const ended = states
-    .filter((state) => ENDED.has(state.type) && Date.parse(state.timestamp) > since)
+    .filter(
+      (state) =>
+        (ENDED.has(state.type) || state.type === 'SCHEDULED') && Date.parse(state.timestamp) > since
+    )
     .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
     .at(-1);
   if (!ended) return undefined;
@@ -170,6 +174,9 @@ const apply = async (
         ...(state.name ? { name: state.name } : {}),
         message: state.message,
         ...(state.data === undefined ? {} : { data: state.data }),
+        ...(state.state_details.scheduled_time
+          ? { stateDetails: { scheduledTime: state.state_details.scheduled_time } }
+          : {}),
       },
       { force: true, replay: false }
     );

@@ -319,4 +319,37 @@ describe('poller: orphan sweep, attempts', () => {
     );
     expect(world.launches()).toHaveLength(0);
   });
+
+  it('gives a rescheduled Spot run back its AwaitingRetry when a late PENDING landed on it, so it is claimed again', async () => {
+    // Prepare: launched; the flow runs; Spot SIGTERM: the engine reschedules; the task stops; then
+    // a PENDING sub-state decided before lands (Prefect accepts PENDING from SCHEDULED).
+    const { runs } = await seedRuns(world, { count: 1 });
+    const id = runs[0]?.id ?? '';
+    await pollPools({}, world.deps());
+    const [queued] = world.launches();
+    const taskArn = await launchAttempt(id, queued?.message.transition_id ?? '');
+    world.purge();
+    await engine.start(world.prefect.apiUrl, id);
+    expect((await engine.reschedule(world.prefect.apiUrl, id, { now: world.now() })).status).toBe(
+      'ACCEPT'
+    );
+    await world.aws?.ecs.runToCompletion(taskArn, { exitCode: 0, stopCode: 'SpotInterruption' });
+    await proposeState(world.prefect.apiUrl, id, {
+      type: 'PENDING',
+      name: 'InfrastructurePending',
+    });
+    // Act
+    world.clock?.advance(301);
+    const settled = await pollPools({}, world.deps());
+    const next = await pollPools({}, world.deps());
+    // Assess: AwaitingRetry again, never CRASHED, and the next poll claims a second attempt
+    expect(summarizePoll(settled)).toMatchObject({ crashed: 0, errors: 0 });
+    expect(summarizePoll(next).claimed).toBe(1);
+    const states = (await world.admin.readFlowRunStates(id)).map(
+      (state) => `${state.type}:${state.name}`
+    );
+    expect(states).toContain('SCHEDULED:AwaitingRetry');
+    expect(states.some((state) => state.startsWith('CRASHED'))).toBe(false);
+    expect(world.launches().map((q) => q.message.flow_run_id)).toEqual([id]);
+  });
 });
