@@ -92,6 +92,13 @@ export interface RunVerdict {
   lost: number;
   stuck: boolean;
   wrong: string[];
+  /**
+   * Late PENDING proposals undone: a PENDING written after a final state, followed by that same
+   * final state written again (type, name, message) with no RUNNING between, i.e. the sweep or
+   * the reporter restored what a request Prefect accepted late had undone. Prefect offers no
+   * compare-and-set, so such a write cannot be refused; only repaired. Not counted as wrong.
+   */
+  restored: number;
 }
 
 /** What the audit reads for one run. */
@@ -228,13 +235,35 @@ export const auditRun = (evidence: RunEvidence): RunVerdict => {
 
   // Wrong: moved after final, ran after cancel (per epoch)
   const wrong: string[] = [];
+  let restored = 0;
   let finalSeen: StateView | undefined;
   let cancelEpoch = false;
-  for (const state of history) {
+  const sameEnd = (a: StateView, b: StateView) =>
+    a.type === b.type && a.name === b.name && (a.message ?? '') === (b.message ?? '');
+  /** Index of the restore that undoes a late PENDING at `from`, if there is one. */
+  const restoreOf = (from: number, end: StateView): number | undefined => {
+    for (let index = from; index < history.length; index += 1) {
+      const later = history[index];
+      if (!later || later.type === 'RUNNING' || isUserState(later)) return undefined;
+      if (sameEnd(later, end)) return index;
+    }
+    return undefined;
+  };
+  for (let index = 0; index < history.length; index += 1) {
+    const state = history[index];
+    if (!state) continue;
     if (isUserState(state)) {
       finalSeen = undefined;
       cancelEpoch = state.type === 'CANCELLING';
       continue;
+    }
+    if (finalSeen && state.type === 'PENDING') {
+      const back = restoreOf(index + 1, finalSeen);
+      if (back !== undefined) {
+        restored += 1;
+        index = back;
+        continue;
+      }
     }
     if (finalSeen && state.type !== finalSeen.type) {
       wrong.push(`moved after final: ${label(finalSeen)} → ${label(state)}`);
@@ -282,5 +311,6 @@ export const auditRun = (evidence: RunEvidence): RunVerdict => {
     lost,
     stuck,
     wrong,
+    restored,
   };
 };

@@ -128,7 +128,7 @@ export const formatReport = (result: SoakResult, options: { perRun?: boolean } =
   );
   const goal = totals.duplicates + totals.lost + totals.stuck + totals.wrong === 0;
   parts.push(
-    `duplicates ${totals.duplicates} / lost ${totals.lost} / stuck ${totals.stuck} / wrong ${totals.wrong}  (goal 0/0/0/0: ${goal ? 'met' : 'NOT met'})`
+    `duplicates ${totals.duplicates} / lost ${totals.lost} / stuck ${totals.stuck} / wrong ${totals.wrong}  (goal 0/0/0/0: ${goal ? 'met' : 'NOT met'}); late PENDING proposals undone by a repair: ${verdicts.reduce((sum, verdict) => sum + verdict.restored, 0)}`
   );
   const offending = offenders(verdicts);
   if (offending.length > 0) {

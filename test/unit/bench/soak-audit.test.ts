@@ -192,7 +192,7 @@ describe('soak audit', () => {
         state('RUNNING', 'Running'),
         state('COMPLETED', 'Completed'),
         state('PENDING', 'InfrastructurePending'),
-        state('COMPLETED', 'Completed'),
+        state('CRASHED', 'Crashed'),
       ],
       'moved after final: COMPLETED:Completed → PENDING:InfrastructurePending',
     ],
@@ -236,5 +236,24 @@ describe('soak audit', () => {
       ),
       'task alive for a final run: t1 is RUNNING',
     ]);
+  });
+
+  it('counts a late PENDING undone by a repair (the same final state written again) as restored, not wrong', () => {
+    // Prepare
+    const history = [
+      state('PENDING', 'Pending', { transitionId: CLAIM_1 }),
+      state('RUNNING', 'Running'),
+      state('COMPLETED', 'Completed'),
+      state('PENDING', 'InfrastructurePending'),
+      state('COMPLETED', 'Completed'),
+    ];
+    const engine = [did('t1', 'start', 'ACCEPT'), did('t1', 'complete', 'ACCEPT')];
+    // Act
+    const verdict = auditRun(
+      evidence(history, [{ snapshot: task('t1'), attempt: CLAIM_1 }], engine)
+    );
+    // Assess
+    expect(verdict.wrong).toEqual([]);
+    expect(verdict.restored).toBe(1);
   });
 });
