@@ -31,10 +31,11 @@ import {
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLauncherHandler } from '../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../functions/launcher/launcher-deps.ts';
-import { loadConfig } from '../shared/config.ts';
+import { DEFAULT_WORKER_NAME, loadConfig } from '../shared/config.ts';
 import { buildLaunchMessage } from '../shared/launch/launch-message.ts';
+import { claimLabels } from '../shared/poll/run-labels.ts';
 import { startAwsStandin } from '../test/standins/ecs/server.ts';
-import { proposeState, seed } from '../test/standins/prefect/actors.ts';
+import { labelFlowRun, proposeState, seed } from '../test/standins/prefect/actors.ts';
 import { startPrefectStandin } from '../test/standins/prefect/server.ts';
 import { startSqsStandin } from '../test/standins/sqs/server.ts';
 
@@ -151,7 +152,7 @@ export const runLaunchBenchmark = async (): Promise<Record<string, number | stri
     // Set up: cluster, credential secret, pool, deployments, claimed runs, queued messages.
     await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
     const secretArn = aws.secrets.putSecret('prefect/api-key', API_KEY);
-    await seed.workPool(prefect.apiUrl, { name: POOL }, auth);
+    const pool = await seed.workPool(prefect.apiUrl, { name: POOL }, auth);
     const deployments = await inParallel(
       Array.from({ length: DEPLOYMENTS }, (_, index) => index),
       DEPLOYMENTS,
@@ -187,6 +188,13 @@ export const runLaunchBenchmark = async (): Promise<Record<string, number | stri
           auth
         );
         if (claim.status !== 'ACCEPT') throw new Error(`claim of ${run.id}: ${claim.status}`);
+        // The poller writes the worker and attempt labels before it enqueues (claim-scheduled-runs.ts).
+        await labelFlowRun(
+          prefect.apiUrl,
+          run.id,
+          claimLabels(DEFAULT_WORKER_NAME, { name: POOL, id: pool.id }, transitionId),
+          auth
+        );
         return JSON.stringify(
           buildLaunchMessage({
             flowRunId: run.id,
