@@ -205,6 +205,12 @@ const starting = (
   };
 };
 
+/** Whether ECS stopped the task at our StopTask for a cancelled run (our reasons say so). */
+const stoppedForCancel = (event: TaskStateChangeEvent): boolean =>
+  event.detail.stopCode === 'UserInitiated' &&
+  /\(prefect-ecs-serverless\)/.test(event.detail.stoppedReason ?? '') &&
+  /cancel/i.test(event.detail.stoppedReason ?? '');
+
 const stopped = (
   run: RunView,
   event: TaskStateChangeEvent,
@@ -237,6 +243,21 @@ const stopped = (
         forwardLogTail: false,
       };
     default:
+      if (stoppedForCancel(event)) {
+        // We stopped this task because the run was cancelled; an engine RUNNING already in flight
+        // then landed on the CANCELLED run (Prefect accepts RUNNING after CANCELLED). The user's
+        // cancel stands.
+        return {
+          kind: 'propose',
+          state: {
+            type: 'CANCELLED',
+            name: 'Cancelled',
+            message: `Flow run cancelled: its ECS task ${taskIdOf(event.detail.taskArn)} was stopped because the run was cancelled (the flow reported ${type} afterwards).`,
+          },
+          reason: `the task was stopped for the run's cancellation while the run was ${type}`,
+          forwardLogTail: false,
+        };
+      }
       return crash(event, `the task stopped while the run was ${type}`, {
         forwardLogTail: type === 'PENDING',
       });

@@ -327,6 +327,36 @@ describe('race 3, and the launcher dies right after RunTask', () => {
   });
 });
 
+describe('a cancel while the engine is starting: its RUNNING lands after the sweep’s CANCELLED', () => {
+  it('ends CANCELLED when the stopped task is reported, not CRASHED', async () => {
+    // Prepare: launched; the container runs, its engine is starting; the user cancels; the sweep
+    // stops the task and writes CANCELLED; the engine's RUNNING, already on its way, lands after it.
+    const s = await stage();
+    const { w } = s;
+    const message = await pollForMessage(s);
+    await deliver(s, w.launcher, message);
+    await w.aws.ecs.settled();
+    const [task] = tasksOf(s);
+    await w.aws.ecs.advance(task?.taskArn ?? '', 'RUNNING');
+    await w.aws.ecs.settled();
+    bridge?.disconnect(); // EventBridge delivers the STOPPED later
+    await user.cancel(w.prefect.apiUrl, s.runId, w.auth);
+    await w.poller(scheduledEvent());
+    expect((await readRun(s)).state_type).toBe('CANCELLED');
+    expect((await engine.start(w.prefect.apiUrl, s.runId, w.auth)).status).toBe('ACCEPT');
+    await w.aws.ecs.settled();
+    const stopped = w.aws.events.find(
+      (event) => event.detail.taskArn === task?.taskArn && event.detail.lastStatus === 'STOPPED'
+    );
+    if (!stopped) throw new Error('no STOPPED event');
+    // Act
+    await w.reporter(stopped);
+    // Assess
+    expect((await readRun(s)).state).toMatchObject({ type: 'CANCELLED' });
+    expect((await historyOf(s)).some((state) => state.startsWith('CRASHED'))).toBe(false);
+  });
+});
+
 describe('race 4: the pid write fails, then the user cancels', () => {
   it('finds the task through ECS and stops it before writing CANCELLED', async () => {
     // Prepare: RunTask succeeds, the infrastructure_pid PATCH gets a 500; the user cancels.
