@@ -126,6 +126,16 @@ const completeIn = async (s: Stage, taskArn: string): Promise<void> => {
   await s.w.aws.ecs.settled();
 };
 
+/** The environment of every container override of the last RunTask request. */
+const lastRunTaskEnvironment = (w: EndToEndWorld): { name: string; value: string }[] => {
+  const input = w.aws.callsTo('RunTask').at(-1)?.input as
+    | { overrides?: { containerOverrides?: { environment?: { name: string; value: string }[] }[] } }
+    | undefined;
+  return (input?.overrides?.containerOverrides ?? []).flatMap(
+    (override) => override.environment ?? []
+  );
+};
+
 /** The types the run went through, from its state history. */
 const historyOf = async ({ w, runId }: Stage): Promise<string[]> =>
   (await readFlowRunStates(w.prefect.apiUrl, runId, w.auth)).map(
@@ -164,11 +174,7 @@ describe('attempts: a crashed run retried from the UI', () => {
     expect(tasks).toHaveLength(2);
     const second = tasks.find((task) => task.taskArn !== first?.taskArn);
     expect(second?.clientToken).not.toBe(first?.clientToken);
-    const secondEnv = (
-      s.w.aws.callsTo('RunTask').at(-1)?.input as {
-        overrides: { containerOverrides: { environment?: { name: string; value: string }[] }[] };
-      }
-    ).overrides.containerOverrides.flatMap((override) => override.environment ?? []);
+    const secondEnv = lastRunTaskEnvironment(s.w);
     expect(secondEnv).toContainEqual({ name: ATTEMPT_VARIABLE, value: secondClaim.transition_id });
     expect((await readRun(s)).infrastructure_pid).toBe(pidOf(second?.taskArn));
 
@@ -218,11 +224,7 @@ describe('attempts: a Spot task interrupted while its flow runs', () => {
     });
     await pollAndLaunch(s);
     const [first] = tasksOf(s);
-    const firstEnv = (
-      s.w.aws.callsTo('RunTask').at(-1)?.input as {
-        overrides: { containerOverrides: { environment?: { name: string; value: string }[] }[] };
-      }
-    ).overrides.containerOverrides.flatMap((override) => override.environment ?? []);
+    const firstEnv = lastRunTaskEnvironment(s.w);
     expect(firstEnv).toContainEqual({
       name: 'PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR',
       value: 'reschedule',
