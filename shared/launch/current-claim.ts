@@ -6,6 +6,7 @@
  * next: a task created before the current claim is an older attempt's.
  */
 import type { FlowRun, State } from '../prefect/schemas.ts';
+import type { StateInput } from '../prefect/state-create.ts';
 
 /** The default name of a PENDING state (the claim); other names are sub-states. */
 export const PENDING_STATE_NAME = 'Pending';
@@ -64,3 +65,44 @@ export const engineStartedInCurrentAttempt = (states: readonly State[]): boolean
   const since = claim?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
   return states.some((state) => state.type === 'RUNNING' && Date.parse(state.timestamp) > since);
 };
+
+const ENDED_OR_RESCHEDULED: ReadonlySet<string> = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'CRASHED',
+  'SCHEDULED',
+]);
+
+/**
+ * The latest final or SCHEDULED state written after the latest claim: what the run had reached when
+ * a PENDING proposal decided earlier landed on it (Prefect accepts PENDING after final states and
+ * SCHEDULED). `undefined` when the attempt never ended.
+ *
+ * @example
+ * endedSinceClaim(await prefect.readFlowRunStates(run.id)); // the COMPLETED a late PENDING undid
+ */
+export const endedSinceClaim = (states: readonly State[]): State | undefined => {
+  const since = latestClaim(states)?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  return states
+    .filter((state) => ENDED_OR_RESCHEDULED.has(state.type) && Date.parse(state.timestamp) > since)
+    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
+    .at(-1);
+};
+
+/**
+ * The proposal that writes `state` again as it was: type, name, message, data (the result
+ * reference) and scheduled time. Propose it forced.
+ *
+ * @example
+ * await prefect.setFlowRunState(id, restoring(ended), { force: true, replay: false });
+ */
+export const restoring = (state: State): StateInput => ({
+  type: state.type,
+  ...(state.name ? { name: state.name } : {}),
+  message: state.message,
+  ...(state.data === undefined ? {} : { data: state.data }),
+  ...(state.state_details.scheduled_time
+    ? { stateDetails: { scheduledTime: state.state_details.scheduled_time } }
+    : {}),
+});

@@ -10,7 +10,7 @@
  * flow-run labels (before 3.2) nothing can be counted, so an orphan is CRASHED at once instead.
  */
 import { EcsApiError } from '../errors/ecs-api-error.ts';
-import { latestClaim } from '../launch/current-claim.ts';
+import { endedSinceClaim, restoring } from '../launch/current-claim.ts';
 import { CrashCause, recordRunCrashed } from '../observability.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { scrubEventText } from '../report/scrub-event-text.ts';
@@ -53,8 +53,6 @@ const crashOrphan = async (
   return true;
 };
 
-const FINAL: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
-
 /**
  * A run whose attempt's task has stopped but which stayed PENDING. When the history shows the run
  * reached a final state after its claim (a PENDING proposal landed after it: Prefect accepts
@@ -74,31 +72,9 @@ const settleStuckRun = async (
     deps.logger.debug('Stuck run moved on since the sweep read it', log);
     return 'moved-on';
   }
-  const states = await deps.prefect.readFlowRunStates(run.id);
-  const claimedAt = latestClaim(states)?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
-  // A final state, or SCHEDULED (a Spot reschedule: AwaitingRetry), that a late PENDING undid.
-  const ended = states
-    .filter(
-      (state) =>
-        (FINAL.has(state.type) || state.type === 'SCHEDULED') &&
-        Date.parse(state.timestamp) > claimedAt
-    )
-    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
-    .at(-1);
+  const ended = endedSinceClaim(await deps.prefect.readFlowRunStates(run.id));
   if (ended) {
-    await deps.prefect.setFlowRunState(
-      run.id,
-      {
-        type: ended.type,
-        ...(ended.name ? { name: ended.name } : {}),
-        message: ended.message,
-        ...(ended.data === undefined ? {} : { data: ended.data }),
-        ...(ended.state_details.scheduled_time
-          ? { stateDetails: { scheduledTime: ended.state_details.scheduled_time } }
-          : {}),
-      },
-      { force: true, replay: false }
-    );
+    await deps.prefect.setFlowRunState(run.id, restoring(ended), { force: true, replay: false });
     deps.logger.warn('A run that had ended was PENDING again; its final state was restored', {
       ...log,
       restored: `${ended.type} (${ended.name ?? ended.type})`,

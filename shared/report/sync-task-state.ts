@@ -18,7 +18,12 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { attemptOfRun, attemptOfTask } from '../ecs/attempt-marker.ts';
 import type { EcsApi, EcsTaskCleanup, EcsTaskControl } from '../ecs/ecs-api.ts';
 import { isRetryable } from '../errors/is-retryable.ts';
-import { claimOfCurrentState, latestClaim } from '../launch/current-claim.ts';
+import {
+  claimOfCurrentState,
+  endedSinceClaim,
+  latestClaim,
+  restoring,
+} from '../launch/current-claim.ts';
 import { type LaunchLogger, withLogKeys } from '../launch/launch-logger.ts';
 import { CrashCause, MetricName, recordCount, recordRunCrashed } from '../observability.ts';
 import type { PrefectClient } from '../prefect/client.ts';
@@ -106,7 +111,7 @@ const decide = async (
   const decided = known
     ? action
     : decideReport(run, event, { transitionId: claim?.transitionId, claimedAt: claim?.claimedAt });
-  return mayHaveEnded(run, decided) ? (restoreIfEnded(states, claim, decided) ?? decided) : decided;
+  return mayHaveEnded(run, decided) ? (restoreIfEnded(states, decided) ?? decided) : decided;
 };
 
 /**
@@ -120,23 +125,12 @@ const mayHaveEnded = (run: FlowRun, action: ReportAction): boolean =>
   run.state?.type === 'PENDING' &&
   run.start_time !== null;
 
-const ENDED: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED']);
-
-/** The final state the run reached after its latest claim, as a `restore`, if any. */
+/** The final or SCHEDULED state the run reached after its latest claim, as a `restore`, if any. */
 const restoreIfEnded = (
   states: readonly State[],
-  claim: ReturnType<typeof latestClaim>,
   action: ReportAction
 ): ReportAction | undefined => {
-  const since = claim?.claimedAt.getTime() ?? Number.NEGATIVE_INFINITY;
-  // A final state, or SCHEDULED (a Spot reschedule: AwaitingRetry), that a late PENDING undid.
-  const ended = states
-    .filter(
-      (state) =>
-        (ENDED.has(state.type) || state.type === 'SCHEDULED') && Date.parse(state.timestamp) > since
-    )
-    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
-    .at(-1);
+  const ended = endedSinceClaim(states);
   if (!ended) return undefined;
   return {
     kind: 'restore',
@@ -166,20 +160,10 @@ const apply = async (
     return outcome;
   }
   if (action.kind === 'restore') {
-    const { state } = action;
-    const result = await deps.prefect.setFlowRunState(
-      flowRunId,
-      {
-        type: state.type,
-        ...(state.name ? { name: state.name } : {}),
-        message: state.message,
-        ...(state.data === undefined ? {} : { data: state.data }),
-        ...(state.state_details.scheduled_time
-          ? { stateDetails: { scheduledTime: state.state_details.scheduled_time } }
-          : {}),
-      },
-      { force: true, replay: false }
-    );
+    const result = await deps.prefect.setFlowRunState(flowRunId, restoring(action.state), {
+      force: true,
+      replay: false,
+    });
     outcome.status = result.status;
     return outcome;
   }
