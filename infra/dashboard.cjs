@@ -14,11 +14,12 @@ const FUNCTIONS = [
   ['reporter', 'ReporterLambdaFunction'],
   ['webhook', 'WebhookLambdaFunction'],
 ];
-const ALARMS = [
+/** The alarms infra/alarms.yml always creates. */
+const ALARMS = ['LaunchDeadLetterQueueAlarm', 'EventsDeadLetterQueueAlarm'];
+/** And those it creates with detailedAlarms=true. */
+const DETAILED_ALARMS = [
   'PollerNotRunningAlarm',
   'PollerFailingAlarm',
-  'LaunchDeadLetterQueueAlarm',
-  'EventsDeadLetterQueueAlarm',
   'LauncherErrorsAlarm',
   'ReporterErrorsAlarm',
   'LaunchLatencyAlarm',
@@ -57,6 +58,12 @@ module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   const serviceName = `${service}-${stage}`;
   const thresholdSeconds = Number(await resolveVariable("param:launchLatencyAlarmSeconds, '60'"));
+  // The alarm widget may name only alarms that exist (Fn::Sub fails on a missing resource).
+  const detailedAlarms =
+    String(await resolveVariable("param:detailedAlarms, 'false'"))
+      .trim()
+      .toLowerCase() === 'true';
+  const alarms = detailedAlarms ? [...DETAILED_ALARMS, ...ALARMS] : ALARMS;
   const own = (metricName, stat, label) => [
     NAMESPACE,
     metricName,
@@ -121,7 +128,7 @@ module.exports = async ({ resolveVariable }) => {
             type: 'alarm',
             properties: {
               title: 'Alarms',
-              alarms: ALARMS.map((alarm) => `\${${alarm}.Arn}`),
+              alarms: alarms.map((alarm) => `\${${alarm}.Arn}`),
             },
           },
           metricWidget(

@@ -16,6 +16,8 @@
 
 /** ECS `startedBy` of every task the launcher starts: `prefect/<flow run id>` (shared/ecs/started-by.ts). */
 const STARTED_BY_PREFIX = 'prefect/';
+/** The tag of every task the launcher starts (shared/ecs/ecs-tags.ts, FLOW_RUN_ID_TAG_KEY). */
+const FLOW_RUN_ID_TAG_KEY = 'prefect.io/flow-run-id';
 
 /**
  * The task `lastStatus` values the task-state rule delivers: exactly those the reporter acts on
@@ -48,6 +50,17 @@ const PLACEHOLDERS = {
 };
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+const SSM_PARAMETER_ARN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/.+$/;
+/** A Secrets Manager secret or an SSM SecureString parameter: the two stores the functions read. */
+const CREDENTIAL_ARN = { test: (value) => SECRET_ARN.test(value) || SSM_PARAMETER_ARN.test(value) };
+/**
+ * Where the credentials live when no ARN is given (docs/deploy.md, "Secrets"):
+ * - auto (default): SSM SecureString parameters you create under `/<service>/<stage>/` (free); but
+ *   a stack an earlier version deployed with Secrets Manager secrets it created keeps them.
+ * - ssm: the SSM parameters, also for such a stack (its secrets are retained, not deleted).
+ * - secretsmanager: the stack creates Secrets Manager secrets, $0.40 a month each.
+ */
+const SECRET_STORES = ['auto', 'ssm', 'secretsmanager'];
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -55,6 +68,25 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const LOG_GROUP = /^[A-Za-z0-9_\-/.#]{1,512}$/;
 const POOL_NAME = /^[^,]+$/;
+// VPC resource ids: 8 (older) or 17 hex digits.
+const SUBNET_ID = /^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+// Lambda's VpcConfig accepts at most 16 subnets and 5 security groups (Lambda API reference, VpcConfig).
+const MAX_SUBNETS = 16;
+const MAX_SECURITY_GROUPS = 5;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Names TEMPLATE_ENV_ALLOWLIST may never hold: the Prefect credentials (shared/config.ts refuses them
+ * too) and the temporary AWS credentials Lambda puts into every function's environment, which a job
+ * template reading `{{ $NAME }}` would copy into a task definition.
+ */
+const NEVER_ALLOWLISTED = [
+  'PREFECT_API_KEY',
+  'PREFECT_API_AUTH_STRING',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+];
 
 const AUTH_KINDS = ['apiKey', 'authString', 'none'];
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -67,6 +99,40 @@ const commaList = (value) =>
 
 /** `osls deploy …` (including `deploy function`), as opposed to package/print/offline. */
 const isDeploy = () => process.argv.slice(2).includes('deploy');
+
+/** The ARN of the SSM parameter `name` (`/…`) in the stack's account and region. */
+const ssmParameterArn = (name) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name}`,
+});
+
+const isSsm = (arn) =>
+  typeof arn === 'string' ? SSM_PARAMETER_ARN.test(arn) : JSON.stringify(arn).includes(':ssm:');
+
+/** The call a function makes to read the credential at `arn`. */
+const readActionOf = (arn) => (isSsm(arn) ? 'ssm:GetParameter' : 'secretsmanager:GetSecretValue');
+
+/**
+ * The call ECS makes to inject it into a container (`secrets[].valueFrom`): GetParameters for SSM
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html).
+ */
+const injectActionOf = (arn) =>
+  isSsm(arn) ? 'ssm:GetParameters' : 'secretsmanager:GetSecretValue';
+
+/**
+ * Upgrades lose nothing: whether this deploy must keep creating the Secrets Manager secret that the
+ * deployed stack created (its output `output` exists only then). `auto` keeps it for good (the
+ * functions keep reading it); `ssm` keeps it one more deploy only when the deployed template does not
+ * yet retain it on removal (output `SecretsRetainedOnRemoval`), so that removing it never deletes it.
+ * Only on `osls deploy` (which has AWS credentials): `osls package` stays offline.
+ */
+const keepsCreatedSecret = async (resolveVariable, stackName, output, secretStore) => {
+  if (!isDeploy() || secretStore === 'secretsmanager') return false;
+  const created = await resolveVariable(`cf:${stackName}.${output}, ''`);
+  if (created == null || String(created) === '') return false;
+  if (secretStore === 'auto') return true;
+  const retained = await resolveVariable(`cf:${stackName}.SecretsRetainedOnRemoval, ''`);
+  return retained == null || String(retained) === '';
+};
 
 /** Builds the parameter reader; collects every problem before throwing once. */
 const createReader = (resolveVariable) => {
@@ -157,21 +223,16 @@ const resolveParameters = async ({ resolveVariable }) => {
   const prefectAuth = await reader.oneOf('prefectAuth', AUTH_KINDS);
   const prefectApiSecretArn = await reader.matching(
     'prefectApiSecretArn',
-    SECRET_ARN,
-    'must be the full ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>)'
+    CREDENTIAL_ARN,
+    'must be the full ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>) or of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)'
   );
+  const secretStore = await reader.oneOf('secretStore', SECRET_STORES);
+  const stackName = `${service}-${stage}`;
   reader.check(
     'prefectAuth',
     !(prefectAuth === 'none' && url?.hostname.endsWith('prefect.cloud')),
     'Prefect Cloud needs an API key: use prefectAuth=apiKey'
   );
-  const createPrefectApiSecret = prefectAuth !== 'none' && prefectApiSecretArn === '';
-  const prefectSecret =
-    prefectAuth === 'none'
-      ? ''
-      : createPrefectApiSecret
-        ? { Ref: 'PrefectApiSecret' }
-        : prefectApiSecretArn;
   const workPools = commaList(await reader.required('workPools'));
   for (const pool of workPools)
     reader.check('workPools', POOL_NAME.test(pool), 'invalid pool name');
@@ -209,6 +270,44 @@ const resolveParameters = async ({ resolveVariable }) => {
     );
   }
   const ecsDefaultImage = await reader.read('ecsDefaultImage');
+  const templateEnvAllowlist = commaList(await reader.read('templateEnvAllowlist'));
+  for (const name of templateEnvAllowlist) {
+    reader.check(
+      'templateEnvAllowlist',
+      ENV_NAME.test(name),
+      `"${name}" is not an environment variable name (letters, digits and _)`
+    );
+    reader.check(
+      'templateEnvAllowlist',
+      !NEVER_ALLOWLISTED.includes(name),
+      `may not list ${name} (credentials never reach a job template)`
+    );
+  }
+
+  // VPC placement of the functions (a private self-hosted Prefect): both lists or neither.
+  const vpcSubnetIds = commaList(await reader.read('vpcSubnetIds'));
+  const vpcSecurityGroupIds = commaList(await reader.read('vpcSecurityGroupIds'));
+  for (const id of vpcSubnetIds) {
+    reader.check('vpcSubnetIds', SUBNET_ID.test(id), `"${id}" is not a subnet id (subnet-…)`);
+  }
+  for (const id of vpcSecurityGroupIds) {
+    reader.check(
+      'vpcSecurityGroupIds',
+      SECURITY_GROUP_ID.test(id),
+      `"${id}" is not a security group id (sg-…)`
+    );
+  }
+  reader.check(
+    'vpcSubnetIds',
+    (vpcSubnetIds.length === 0) === (vpcSecurityGroupIds.length === 0),
+    'set vpcSubnetIds and vpcSecurityGroupIds together, or neither'
+  );
+  reader.check('vpcSubnetIds', vpcSubnetIds.length <= MAX_SUBNETS, `at most ${MAX_SUBNETS}`);
+  reader.check(
+    'vpcSecurityGroupIds',
+    vpcSecurityGroupIds.length <= MAX_SECURITY_GROUPS,
+    `at most ${MAX_SECURITY_GROUPS}`
+  );
 
   // Cadence (ranges as shared/poll/poller-config.ts and shared/config.ts accept them)
   const pollIntervalSeconds = await reader.integer('pollIntervalSeconds', 5, 60);
@@ -229,16 +328,15 @@ const resolveParameters = async ({ resolveVariable }) => {
   );
   const cancelLookbackSeconds = await reader.integer('cancelLookbackSeconds', 60, 86400);
   const launcherMaxConcurrency = await reader.integer('launcherMaxConcurrency', 2, 1000);
+  const launchRatePerSecond = await reader.integer('launchRatePerSecond', 1, 10000);
   const reporterLogTailLines = await reader.integer('reporterLogTailLines', 0, 10000);
 
   // Webhook
   const webhookSecretArn = await reader.matching(
     'webhookSecretArn',
-    SECRET_ARN,
-    'must be the full ARN of a Secrets Manager secret'
+    CREDENTIAL_ARN,
+    'must be the full ARN of a Secrets Manager secret or of an SSM parameter'
   );
-  const createWebhookSecret = webhookSecretArn === '';
-  const webhookSecret = createWebhookSecret ? { Ref: 'WebhookSecret' } : webhookSecretArn;
   const webhookRateLimit = await reader.integer('webhookRateLimit', 1, 10000);
   const webhookBurstLimit = await reader.integer('webhookBurstLimit', 1, 5000);
 
@@ -255,6 +353,11 @@ const resolveParameters = async ({ resolveVariable }) => {
     'must be an email address'
   );
   const launchLatencyAlarmSeconds = await reader.integer('launchLatencyAlarmSeconds', 1, 3600);
+  // Opt-ins with a fixed monthly price (docs/deploy.md, "What it costs").
+  const dashboard = await reader.boolean('dashboard');
+  const detailedAlarms = await reader.boolean('detailedAlarms');
+  // Lambda accepts 128-10240 MB (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+  const pollerMemorySize = await reader.integer('pollerMemorySize', 128, 10240);
   const logRetentionDays = await reader.integer('logRetentionDays', 1, 3653);
   const logLevel = await reader.oneOf('logLevel', LOG_LEVELS);
   const secretsKmsKeyArn = await reader.matching(
@@ -269,6 +372,28 @@ const resolveParameters = async ({ resolveVariable }) => {
     throw error;
   }
 
+  // Secrets: after validation, since an upgrade check asks CloudFormation (deploy only).
+  const createPrefectApiSecret =
+    prefectAuth !== 'none' &&
+    prefectApiSecretArn === '' &&
+    (secretStore === 'secretsmanager' ||
+      (await keepsCreatedSecret(resolveVariable, stackName, 'PrefectApiSecretArn', secretStore)));
+  const prefectParameterName = `/${service}/${stage}/${prefectAuth === 'authString' ? 'prefect-auth-string' : 'prefect-api-key'}`;
+  const prefectSecret =
+    prefectAuth === 'none'
+      ? ''
+      : createPrefectApiSecret
+        ? { Ref: 'PrefectApiSecret' }
+        : prefectApiSecretArn || ssmParameterArn(prefectParameterName);
+  const createWebhookSecret =
+    webhookSecretArn === '' &&
+    (secretStore === 'secretsmanager' ||
+      (await keepsCreatedSecret(resolveVariable, stackName, 'WebhookSecretArn', secretStore)));
+  const webhookParameterName = `/${service}/${stage}/webhook-secret`;
+  const webhookSecret = createWebhookSecret
+    ? { Ref: 'WebhookSecret' }
+    : webhookSecretArn || ssmParameterArn(webhookParameterName);
+
   const clusterArns = ecsClusters.map((cluster) => clusterArn(cluster === '*' ? '*' : cluster));
   const wildcard = ecsClusters.includes('*');
   const flag = (value) => (value ? 'true' : 'false');
@@ -281,19 +406,51 @@ const resolveParameters = async ({ resolveVariable }) => {
     prefectApiUrl,
     prefectApiKeySecretArn: prefectAuth === 'apiKey' ? prefectSecret : '',
     prefectApiAuthStringSecretArn: prefectAuth === 'authString' ? prefectSecret : '',
-    /** The Prefect secret for IAM (`GetSecretValue`) when there is one. */
+    /** The Prefect secret for IAM (`GetSecretValue` / `GetParameter`) when there is one. */
     prefectSecretArn: prefectSecret,
+    /** What reads it: the functions (`prefectSecretReadAction`) and ECS for the containers (`…InjectAction`). */
+    prefectSecretReadAction: readActionOf(prefectSecret),
+    prefectSecretInjectAction: injectActionOf(prefectSecret),
+    /** The SSM parameters to create before deploying (none when ARNs are given or secrets created). */
+    ssmParameterNames: [
+      ...(prefectAuth !== 'none' && !createPrefectApiSecret && prefectApiSecretArn === ''
+        ? [prefectParameterName]
+        : []),
+      ...(!createWebhookSecret && webhookSecretArn === '' ? [webhookParameterName] : []),
+    ].join(','),
     workPools: workPools.join(','),
     workQueues: workQueues.join(','),
     workerName,
     ecsExecutionRoleArn: executionRole,
     ecsDefaultImage,
+    templateEnvAllowlist: templateEnvAllowlist.join(','),
+    /**
+     * Every function's `vpc`: the subnets and security groups, or `false` (no VPC) when none are given
+     * (osls accepts `false` on a function to mean "no VpcConfig").
+     */
+    vpc:
+      vpcSubnetIds.length > 0 && vpcSecurityGroupIds.length > 0
+        ? { subnetIds: vpcSubnetIds, securityGroupIds: vpcSecurityGroupIds }
+        : false,
     /** Roles the launcher may pass to ECS tasks: the execution role and the task roles. */
     passRoleArns: [executionRole, ...ecsTaskRoleArns],
     /** IAM condition limiting ECS task actions to the configured clusters. */
     ecsClusterCondition: wildcard
       ? { ArnLike: { 'ecs:cluster': clusterArns } }
       : { ArnEquals: { 'ecs:cluster': clusterArns } },
+    /**
+     * ecs:StopTask: the configured clusters, and only tasks carrying the flow-run id tag the launcher
+     * gives every task (shared/ecs/ecs-tags.ts), as do prefect-aws's worker and earlier releases; a
+     * cluster's other workloads are out of reach. StopTask's `task` resource supports
+     * aws:ResourceTag/${TagKey} (Service Authorization Reference, Amazon ECS). Proven by
+     * test/deploy/iam-simulation.test.ts.
+     */
+    ecsFlowRunTaskCondition: {
+      ...(wildcard
+        ? { ArnLike: { 'ecs:cluster': clusterArns } }
+        : { ArnEquals: { 'ecs:cluster': clusterArns } }),
+      Null: { [`aws:ResourceTag/${FLOW_RUN_ID_TAG_KEY}`]: 'false' },
+    },
     /** The flow-run tasks' log groups (group ARNs, and the ARNs of their streams). */
     taskLogGroupArns: taskLogGroups.map((group) => sub(`${LOG_GROUP_ARN}:${group}`)),
     taskLogStreamArns: taskLogGroups.map((group) => sub(`${LOG_GROUP_ARN}:${group}:log-stream:*`)),
@@ -325,25 +482,34 @@ const resolveParameters = async ({ resolveVariable }) => {
      */
     launchMaxReceiveCount: Math.min(1000, Math.ceil(launchRetryDeadlineSeconds / 900) + 10),
     launcherMaxConcurrency,
+    launchRatePerSecond,
     webhookSecretArn: webhookSecret,
+    webhookSecretReadAction: readActionOf(webhookSecret),
     webhookRateLimit,
     webhookBurstLimit,
     alarmTopic: alarmTopicArn === '' ? { Ref: 'AlarmTopic' } : alarmTopicArn,
     alarmEmail,
     launchLatencyAlarmMilliseconds: launchLatencyAlarmSeconds * 1000,
+    pollerMemorySize,
+    /** The poller's `POLL_DURATION_METRIC`: PollDuration is published for the dashboard only. */
+    pollDurationMetric: flag(dashboard),
     logRetentionDays,
     logLevel,
     secretsKmsKeyArn,
+    /** `KmsKeyId` of the created secrets: the key, or no property at all (`AWS::NoValue`). */
+    secretsKmsKeyId: secretsKmsKeyArn === '' ? { Ref: 'AWS::NoValue' } : secretsKmsKeyArn,
     /** For CloudFormation `Conditions` (strings, compared with Fn::Equals). */
     conditions: {
       createPrefectApiSecret: flag(createPrefectApiSecret),
       readsPrefectSecret: flag(prefectAuth !== 'none'),
       createWebhookSecret: flag(createWebhookSecret),
+      createsSecret: flag(createPrefectApiSecret || createWebhookSecret),
       createExecutionRole: flag(createExecutionRole),
       ec2NetworkDiscovery: flag(ec2NetworkDiscovery),
       createAlarmTopic: flag(alarmTopicArn === ''),
       subscribeAlarmEmail: flag(alarmTopicArn === '' && alarmEmail !== ''),
-      secretsKmsKey: flag(secretsKmsKeyArn !== ''),
+      dashboard: flag(dashboard),
+      detailedAlarms: flag(detailedAlarms),
     },
   };
 };

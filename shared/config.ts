@@ -91,8 +91,9 @@ const secretArn = z.preprocess(
   z
     .string()
     .regex(
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
-      'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)'
+      // A Secrets Manager secret, or an SSM SecureString parameter (the default, docs/deploy.md).
+      /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:|ssm:[a-z0-9-]+:\d{12}:parameter\/).+$/,
+      'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)'
     )
     .optional()
 );
@@ -162,8 +163,18 @@ const envSchemaFor = (role: ConfigRole) =>
         LAUNCH_QUEUE_URL: httpUrl('the launch queue URL'),
       });
 
-/** Secrets the templates may never read with `{{ $NAME }}`, whatever the allow-list says. */
-const NEVER_EXPOSED = new Set(['PREFECT_API_KEY', 'PREFECT_API_AUTH_STRING']);
+/**
+ * Secrets the templates may never read with `{{ $NAME }}`, whatever the allow-list says: the Prefect
+ * credentials, and the function role's temporary AWS credentials that Lambda puts in every environment
+ * (a template reading them would copy them into a task definition).
+ */
+const NEVER_EXPOSED = new Set([
+  'PREFECT_API_KEY',
+  'PREFECT_API_AUTH_STRING',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+]);
 
 const describeIssue = (
   issue: z.core.$ZodIssue,
@@ -231,7 +242,7 @@ export const loadConfig = (
     const exposed = data.TEMPLATE_ENV_ALLOWLIST.filter((name) => NEVER_EXPOSED.has(name));
     if (exposed.length > 0) {
       issues.push(
-        `TEMPLATE_ENV_ALLOWLIST: may not list the Prefect credentials (${exposed.join(', ')})`
+        `TEMPLATE_ENV_ALLOWLIST: may not list the Prefect or AWS credentials (${exposed.join(', ')})`
       );
     }
   }

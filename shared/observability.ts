@@ -9,6 +9,10 @@
  * `injectLambdaContext(logger, { resetKeys: true })`). Metrics are CloudWatch embedded metric format
  * lines, published by {@link flushMetrics} (or `logMetrics(metrics)` with middy) at the end of each
  * invocation.
+ *
+ * Cost rule: CloudWatch bills a custom metric (name × dimension values) for every hour it is
+ * published in, $0.30 a month when published all the time. Publish only when something happened
+ * (a run claimed, launched, crashed, cancelled): an idle stack must publish nothing.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -191,6 +195,17 @@ export const recordLaunchLatency = (
 export const flushMetrics = (metrics: Metrics): void => {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 };
+
+/**
+ * Whether the poller publishes {@link MetricName.PollDuration}: `POLL_DURATION_METRIC=true`, which
+ * serverless.yml sets with the dashboard (dashboard=true), the metric's only reader. Off by default:
+ * published on every poll, the metric would be billed all month even with no flow run ($0.30).
+ *
+ * @example
+ * pollDurationMetricEnabled({ POLL_DURATION_METRIC: 'true' }); // true
+ */
+export const pollDurationMetricEnabled = (env: Environment = process.env): boolean =>
+  env.POLL_DURATION_METRIC?.trim().toLowerCase() === 'true';
 
 /**
  * How long one poll took.

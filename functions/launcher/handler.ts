@@ -7,6 +7,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.ts';
+import { readLaunchPacing } from '../../shared/launch/launch-pacing.ts';
 import {
   type ProcessLaunchRecordDeps,
   processLaunchRecord,
@@ -67,7 +68,11 @@ export const createLauncherHandler = (
 };
 
 const launch = createLauncherHandler(() =>
-  createLauncherDeps(loadConfig(process.env), { logger, metrics })
+  createLauncherDeps(loadConfig(process.env), {
+    logger,
+    metrics,
+    pacing: readLaunchPacing(process.env),
+  })
 );
 
 /** The Lambda entry point: configuration and clients from the environment, on first invocation. */

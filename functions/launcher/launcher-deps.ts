@@ -14,6 +14,8 @@ import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
 import { createTemplateLookups } from '../../shared/jobs/create-template-lookups.ts';
 import { createLaunchCaches } from '../../shared/launch/launch-caches.ts';
 import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
+import { createLaunchPacer, withLaunchPacing } from '../../shared/launch/launch-pacer.ts';
+import { containerShare, type LaunchPacing } from '../../shared/launch/launch-pacing.ts';
 import type { ProcessLaunchRecordDeps } from '../../shared/launch/process-launch-record.ts';
 import { createSqsQueue } from '../../shared/launch/sqs-queue.ts';
 import { createPrefectClient, type PrefectClientFactoryDeps } from '../../shared/prefect/client.ts';
@@ -36,10 +38,29 @@ export interface LauncherDepsOptions {
   clients?: Partial<LauncherClients>;
   /** For the Prefect client (tests: a `sleep` that does not wait). */
   prefectDeps?: PrefectClientFactoryDeps;
+  /**
+   * The account-wide launch pacing (`readLaunchPacing(process.env)` in the Lambda): RunTask calls
+   * are paced to this container's share of it, and throttled launches come back after seconds.
+   * None: RunTask is not paced (tests and benches that measure raw throughput).
+   */
+  pacing?: LaunchPacing;
 }
 
 /** SDK attempts per call (its standard retry mode backs off on throttling and 5xx). */
 export const AWS_MAX_ATTEMPTS = 4;
+
+/**
+ * The launcher's ECS client retries: 4 attempts in the SDK's `adaptive` mode, which adds a
+ * client-side token bucket to the standard mode's backoff: after a throttling answer it lowers
+ * this container's sending rate (CUBIC, ×0.7) and raises it again as calls succeed
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). AWS advises one
+ * adaptive client per throttled resource: this one serves only the launch path (RunTask, the
+ * task-definition reads and registrations), where slowing everything after a throttle is what we
+ * want anyway. Budget: the standard backoff waits up to 1 s, 2 s, 4 s on throttling between the 4
+ * attempts (≈ 7 s), plus at most `MAX_PACING_WAIT_MS` (10 s) for a RunTask token: with the
+ * Prefect client's 25 s deadline, inside the 60 s function timeout.
+ */
+export const LAUNCHER_ECS_RETRY = { maxAttempts: AWS_MAX_ATTEMPTS, retryMode: 'adaptive' } as const;
 
 /**
  * Prefect client limits for a Lambda: a few quick retries in the invocation, then the queue's
@@ -66,7 +87,7 @@ export const createLauncherDeps = async (
 ): Promise<ProcessLaunchRecordDeps> => {
   const region = config.awsRegion;
   const clients: LauncherClients = {
-    ecs: options.clients?.ecs ?? new ECSClient({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
+    ecs: options.clients?.ecs ?? new ECSClient({ region, ...LAUNCHER_ECS_RETRY }),
     ec2: options.clients?.ec2 ?? new EC2Client({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
     sqs: options.clients?.sqs ?? new SQSClient({ region, maxAttempts: AWS_MAX_ATTEMPTS }),
     secretsManager:
@@ -81,9 +102,13 @@ export const createLauncherDeps = async (
     { apiUrl: config.prefectApiUrl, ...credentials, ...PREFECT_CLIENT_LIMITS },
     options.prefectDeps
   );
+  const ecs = createEcsClient(clients.ecs, { region });
   return {
     prefect,
-    ecs: createEcsClient(clients.ecs, { region }),
+    ecs: options.pacing
+      ? withLaunchPacing(ecs, createLaunchPacer(containerShare(options.pacing)))
+      : ecs,
+    ...(options.pacing ? { pacing: options.pacing } : {}),
     ec2: createEc2Api(clients.ec2),
     queue: createSqsQueue(clients.sqs, config.launchQueueUrl),
     templateLookups: createTemplateLookups(prefect),

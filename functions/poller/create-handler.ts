@@ -2,9 +2,14 @@
  * The poller's Lambda handler around its dependencies (`handler.ts` wires the real ones): parse the
  * event (schedule, tick records, direct invoke), make the one domain call (`runPoller`), map the
  * outcome. Tick records always succeed (`batchItemFailures: []`): a failed poll is in the logs, and
- * retrying a tick would only poll late. With `deps.metrics`, each invocation publishes its poll's
- * duration, RunsClaimed, RunsCancelled and TasksStopped (and the orphan sweep's RunsCrashed), also
- * when it fails.
+ * retrying a tick would only poll late. With `deps.metrics`, each invocation publishes its
+ * RunsClaimed, RunsCancelled and TasksStopped (and the orphan sweep's RunsCrashed), also when it
+ * fails, and, with `pollDurationMetric`, its poll's duration.
+ *
+ * An idle poll (nothing claimed, cancelled, stopped, re-enqueued, crashed or failed) publishes no
+ * metric and logs its summary at DEBUG: it runs 131,400 times a month with the default 20 s
+ * interval, so a metric it published would be billed all month ($0.30) and each INFO line adds
+ * ~40 MB of logs (docs/deploy.md, "What it costs").
  */
 import type { Context } from 'aws-lambda';
 import {
@@ -43,12 +48,22 @@ export interface TickResponse {
 /** A logger the handler can also give the Lambda context to (Powertools' `Logger`). */
 export type HandlerLogger = PollLogger & { addContext?(context: Context): void };
 
+/** Options of {@link createPollerHandler}. */
+export interface PollerHandlerOptions {
+  /** Publish PollDuration on every poll (`POLL_DURATION_METRIC`, for the dashboard). Default false. */
+  pollDurationMetric?: boolean;
+}
+
+/** Nothing happened: no run claimed, cancelled, stopped, re-enqueued or crashed, and no error. */
+export const isIdlePoll = (totals: PollTotals): boolean =>
+  Object.values(totals).every((count) => count === 0);
+
 /**
  * @example
- * export const handler = createPollerHandler(() => depsPromise, logger);
+ * export const handler = createPollerHandler(() => depsPromise, logger, { pollDurationMetric: false });
  */
 export const createPollerHandler =
-  (deps: () => Promise<PollerDeps>, logger: HandlerLogger) =>
+  (deps: () => Promise<PollerDeps>, logger: HandlerLogger, options: PollerHandlerOptions = {}) =>
   async (event: unknown, context?: Context): Promise<PollerResponse | TickResponse> => {
     if (context) logger.addContext?.(context);
     const trigger = parsePollerEvent(event);
@@ -61,7 +76,7 @@ export const createPollerHandler =
       outcome = await runPoller(trigger, resolved);
       totals = summarizePoll(outcome.poll);
       if (metrics) {
-        recordPollDuration(metrics, performance.now() - started);
+        if (options.pollDurationMetric) recordPollDuration(metrics, performance.now() - started);
         recordCount(metrics, MetricName.RunsClaimed, totals.claimed);
         recordCount(metrics, MetricName.RunsCancelled, totals.cancelled);
         recordCount(metrics, MetricName.TasksStopped, totals.stopped);
@@ -69,7 +84,7 @@ export const createPollerHandler =
     } finally {
       if (metrics) flushMetrics(metrics);
     }
-    logger.info('Poll finished', {
+    logger[isIdlePoll(totals) ? 'debug' : 'info']('Poll finished', {
       trigger: outcome.trigger,
       ticks_enqueued: outcome.ticksEnqueued,
       ...totals,

@@ -8,7 +8,11 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
-import { createLogger, createMetrics } from '../../shared/observability.ts';
+import {
+  createLogger,
+  createMetrics,
+  pollDurationMetricEnabled,
+} from '../../shared/observability.ts';
 import { loadPollerConfig, pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
 import type { PollerDeps } from '../../shared/poll/run-poller.ts';
 import { createPrefectClient } from '../../shared/prefect/client.ts';
@@ -48,4 +52,6 @@ const loadDeps = (): Promise<PollerDeps> => {
   return deps;
 };
 
-export const handler = createPollerHandler(loadDeps, logger);
+export const handler = createPollerHandler(loadDeps, logger, {
+  pollDurationMetric: pollDurationMetricEnabled(process.env),
+});

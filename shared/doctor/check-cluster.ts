@@ -2,6 +2,7 @@
  * Check: each ECS cluster the rendered launches name (`cluster`, ECS's `default` when none) exists
  * and is ACTIVE in the region.
  */
+import { accessDeniedFix } from './access-denied.ts';
 import { type CheckResult, describeFailure, fail, pass } from './check-result.ts';
 import type { ClusterFacts, DoctorAwsApi } from './doctor-aws.ts';
 
@@ -38,7 +39,7 @@ export const decideCluster = (
     return fail(
       name,
       describeFailure(outcome.error),
-      'Allow ecs:DescribeClusters to these credentials.'
+      accessDeniedFix(outcome.error) ?? 'Allow ecs:DescribeClusters to these credentials.'
     );
   }
   const found = outcome.cluster;

@@ -4,6 +4,7 @@
  * launcher's own role may `iam:PassRole` it is a permission of another principal, which only
  * `iam:SimulatePrincipalPolicy` on that role could tell, and is not checked.
  */
+import { accessDeniedFix } from './access-denied.ts';
 import { type CheckResult, describeFailure, fail, pass } from './check-result.ts';
 import type { DoctorAwsApi, RoleFacts } from './doctor-aws.ts';
 import { ECS_TASKS_PRINCIPAL, trustsEcsTasks } from './trust-policy.ts';
@@ -88,7 +89,8 @@ export const decideRole = (
       return fail(
         name,
         describeFailure(outcome.error),
-        'Allow iam:GetRole to these credentials, or check the role in the IAM console.'
+        accessDeniedFix(outcome.error) ??
+          'Allow iam:GetRole to these credentials, or check the role in the IAM console.'
       );
     case 'read':
       break;

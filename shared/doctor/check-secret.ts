@@ -6,6 +6,7 @@
 import type { Config } from '../config.ts';
 import { SecretReadError } from '../secrets/secret-read-error.ts';
 import type { SecretReader } from '../secrets/secret-reader.ts';
+import { accessDeniedFix } from './access-denied.ts';
 import { type CheckResult, describeFailure, fail, pass } from './check-result.ts';
 
 export const SECRET_CHECK_NAME = 'Prefect credential secret';
@@ -45,7 +46,10 @@ const fixFor = (read: SecretRead, error: unknown): string => {
     case 'ResourceNotFoundException':
       return `Create the secret in this account and region, or correct ${read.variable}.`;
     case 'AccessDeniedException':
-      return `Allow secretsmanager:GetSecretValue on ${read.arn} for these credentials (and for the Lambdas' and the task execution role).`;
+      return (
+        accessDeniedFix(error) ??
+        `Allow secretsmanager:GetSecretValue on ${read.arn} for these credentials (and for the Lambdas' and the task execution role).`
+      );
     case 'DecryptionFailure':
       return "Allow kms:Decrypt on the secret's KMS key.";
     case 'EmptySecret':

@@ -3,6 +3,7 @@
  * refuses a group of another VPC). Without `network_configuration` the task gets the VPC's default
  * group and there is nothing to check.
  */
+import { accessDeniedFix } from './access-denied.ts';
 import { type CheckResult, describeFailure, fail, pass } from './check-result.ts';
 import type { DoctorAwsApi, SecurityGroupFacts } from './doctor-aws.ts';
 
@@ -40,7 +41,7 @@ export const decideSecurityGroups = (
     return fail(
       name,
       describeFailure(outcome.error),
-      'Allow ec2:DescribeSecurityGroups to these credentials.'
+      accessDeniedFix(outcome.error) ?? 'Allow ec2:DescribeSecurityGroups to these credentials.'
     );
   }
   const problems = outcome.groups.flatMap(({ groupId, found }) => {

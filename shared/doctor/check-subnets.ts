@@ -11,6 +11,7 @@ import {
   type NetworkCache,
   resolveNetworkConfiguration,
 } from '../ecs/network-configuration.ts';
+import { accessDeniedFix } from './access-denied.ts';
 import { type CheckResult, describeFailure, fail, pass } from './check-result.ts';
 import type { NetworkNeed } from './launch-needs.ts';
 
@@ -68,7 +69,8 @@ export const decideSubnets = (
     return fail(
       name,
       describeFailure(error),
-      'Allow ec2:DescribeVpcs and ec2:DescribeSubnets to these credentials.'
+      accessDeniedFix(error) ??
+        'Allow ec2:DescribeVpcs and ec2:DescribeSubnets to these credentials.'
     );
   }
   if ('template' in outcome) {

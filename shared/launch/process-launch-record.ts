@@ -8,6 +8,8 @@
  * off instead of coming back at the queue's fixed timeout:
  * - a transient failure: 15 s × 2^(receives − 1) ±20 %, capped at 900 s and at the run's retry
  *   deadline (`launchFlowRun` CRASHes the run at the attempt after the deadline);
+ * - a throttled one (ECS ThrottlingException, or the launcher's own pacer): a few seconds, jittered
+ *   and sized by the launch rate (`throttled-redelivery.ts`), for its first few deliveries;
  * - a failure after the task started (recording `infrastructure_pid`): the same backoff with no
  *   deadline, since the task is running and only the pid is missing;
  * - a malformed message: one error log and 900 s, so it reaches the DLQ after the queue's
@@ -31,8 +33,15 @@ import { launchFlowRun } from './launch-flow-run.ts';
 import type { LaunchLogger } from './launch-logger.ts';
 import { withLogKeys } from './launch-logger.ts';
 import { type LaunchMessage, parseLaunchMessage, retryDeadlineMs } from './launch-message.ts';
+import {
+  DEFAULT_LAUNCH_RATE_PER_SECOND,
+  DEFAULT_LAUNCHER_MAX_CONCURRENCY,
+  LAUNCHER_BATCH_SIZE,
+  type LaunchPacing,
+} from './launch-pacing.ts';
 import type { QueueApi } from './queue-api.ts';
 import { computeRedeliveryDelay, MALFORMED_MESSAGE_VISIBILITY_SECONDS } from './redelivery.ts';
+import { computeThrottledRedeliveryDelay, isThrottlingError } from './throttled-redelivery.ts';
 
 /** The fields of an SQS record (`aws-lambda`'s `SQSRecord`) this function reads. */
 export interface LaunchRecord {
@@ -50,7 +59,15 @@ export interface ProcessLaunchRecordDeps extends LaunchDeps {
    * (`launch-failed`), RunsCancelled. The handler publishes them; none: not counted.
    */
   metrics?: Metrics;
+  /** The deployed launch pacing, which sizes a throttled launch's redelivery; default: the defaults. */
+  pacing?: LaunchPacing;
 }
+
+const DEFAULT_PACING: LaunchPacing = {
+  ratePerSecond: DEFAULT_LAUNCH_RATE_PER_SECOND,
+  maxConcurrency: DEFAULT_LAUNCHER_MAX_CONCURRENCY,
+  batchSize: LAUNCHER_BATCH_SIZE,
+};
 
 /** Counts one settled launch (a skipped one is not counted). */
 const recordOutcome = (
@@ -162,16 +179,22 @@ export const processLaunchRecord = async (
     const deadlineMs = taskStarted
       ? Number.POSITIVE_INFINITY
       : retryDeadlineMs(message, deps.settings.retryDeadlineSeconds);
-    const delay = computeRedeliveryDelay({
+    const throttledLaunch = isThrottlingError(error);
+    const redelivery = {
       receiveCount,
       nowMs: now,
       deadlineMs,
       random: deps.random ?? Math.random,
-    });
+    };
+    // ECS throttled: back within seconds, sized by the bucket's refill (throttled-redelivery.ts).
+    const delay = throttledLaunch
+      ? computeThrottledRedeliveryDelay({ ...redelivery, pacing: deps.pacing ?? DEFAULT_PACING })
+      : computeRedeliveryDelay(redelivery);
     const retryable = classifyError(error) === 'retryable';
     const attributes = {
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       retryable,
+      throttled: throttledLaunch,
       receive_count: receiveCount,
       retry_in_seconds: delay,
     };

@@ -30,7 +30,9 @@ export interface WebhookConfig extends PollerConfig {
   readonly webhook: WebhookSettings;
 }
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+/** A Secrets Manager secret, or an SSM SecureString parameter (the default, docs/deploy.md). */
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:|ssm:[a-z0-9-]+:\d{12}:parameter\/).+$/;
 
 const present = (value: string | undefined): string | undefined =>
   value === undefined || value.trim() === '' ? undefined : value;
@@ -50,7 +52,7 @@ export const loadWebhookSettings = (
   const issues: string[] = [];
   if (arn !== undefined && !SECRET_ARN.test(arn.trim())) {
     issues.push(
-      'WEBHOOK_SECRET_ARN: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)'
+      'WEBHOOK_SECRET_ARN: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)'
     );
   }
   if (value !== undefined) {

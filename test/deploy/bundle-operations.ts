@@ -27,6 +27,8 @@ const FACTORY = new RegExp(
   'g'
 );
 const COMMAND = new RegExp(`extends (${ID})\\(${ID},${ID},"([A-Za-z0-9]+)",${ID}\\)\\{\\}`, 'g');
+/** A call signed by our own code, not an SDK client (shared/secrets/ssm-parameter-reader.ts). */
+const RAW_TARGET = /"AmazonSSM\.([A-Za-z0-9]+)"/g;
 
 /**
  * The IAM actions of the SDK operations in `code`, sorted; throws for a client we do not map.
@@ -45,5 +47,6 @@ export const awsOperationsInBundle = (code: string): string[] => {
     const action = `${prefix}:${match[2]}`;
     actions.add(IAM_ACTION_OF[action] ?? action);
   }
+  for (const match of code.matchAll(RAW_TARGET)) actions.add(`ssm:${match[1]}`);
   return [...actions].sort();
 };

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings
 /**
  * A function's environment as Lambda would see it: the template's variables with references
  * replaced by realistic values (queue URLs, secret and role ARNs), plus what the runtime adds.
@@ -8,6 +9,14 @@ const ACCOUNT = '123456789012';
 
 const resolvedValue = (template: CfnTemplate, value: unknown, region: string): string => {
   if (typeof value === 'string' || typeof value === 'number') return String(value);
+  // A Fn::Sub over pseudo parameters only (the SSM parameter ARNs of infra/parameters.cjs).
+  const sub = (value as { 'Fn::Sub'?: unknown })['Fn::Sub'];
+  if (typeof sub === 'string' && !/\$\{(?!AWS::(Partition|Region|AccountId)\})/.test(sub)) {
+    return sub
+      .replaceAll('${AWS::Partition}', 'aws')
+      .replaceAll('${AWS::Region}', region)
+      .replaceAll('${AWS::AccountId}', ACCOUNT);
+  }
   const reference = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
   const id = reference.Ref ?? reference['Fn::GetAtt']?.[0];
   const type = id === undefined ? undefined : template.Resources[id]?.Type;

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
-import { METRICS_NAMESPACE, MetricName } from '../../shared/observability.ts';
+import { FLOW_RUN_ID_TAG_KEY } from '../../shared/ecs/ecs-tags.ts';
 import { loadPollerConfig } from '../../shared/poll/poller-config.ts';
 import { loadReporterConfig } from '../../shared/report/reporter-config.ts';
 import { loadWebhookConfig } from '../../shared/webhook/webhook-config.ts';
@@ -49,11 +49,11 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
     'ecs:StopTask',
     'logs:CreateLogStream',
     'logs:PutLogEvents',
-    'secretsmanager:GetSecretValue',
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
     'sqs:ReceiveMessage',
     'sqs:SendMessage',
+    'ssm:GetParameter',
   ],
   launcher: [
     'ec2:DescribeSubnets',
@@ -68,11 +68,11 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
     'iam:PassRole',
     'logs:CreateLogStream',
     'logs:PutLogEvents',
-    'secretsmanager:GetSecretValue',
     'sqs:ChangeMessageVisibility',
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
     'sqs:ReceiveMessage',
+    'ssm:GetParameter',
   ],
   reporter: [
     'ecs:DeregisterTaskDefinition',
@@ -82,21 +82,18 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
     'logs:CreateLogStream',
     'logs:GetLogEvents',
     'logs:PutLogEvents',
-    'secretsmanager:GetSecretValue',
     'sqs:SendMessage',
+    'ssm:GetParameter',
   ],
-  webhook: [
-    'logs:CreateLogStream',
-    'logs:PutLogEvents',
-    'secretsmanager:GetSecretValue',
-    'sqs:SendMessage',
-  ],
+  webhook: ['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter'],
 };
 
 /**
  * SDK operations a bundle contains but the function never calls, so its role does not allow them:
  * shared/ecs/ecs-client.ts wraps every ECS call we use, and a bundle that imports it keeps them all.
  * A new entry here needs a reason; a new call needs its permission in infra/iam.yml.
+ * secretsmanager:GetSecretValue: the secret reader reads a Secrets Manager ARN when one is given
+ * (prefectApiSecretArn, secretStore=secretsmanager); the default SSM parameters need ssm:GetParameter.
  */
 const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> = {
   poller: [
@@ -104,10 +101,16 @@ const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> 
     'ecs:DescribeTaskDefinition',
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
+    'secretsmanager:GetSecretValue',
   ],
-  launcher: ['ecs:DeregisterTaskDefinition'],
-  reporter: ['ecs:ListTasks', 'ecs:RegisterTaskDefinition', 'ecs:RunTask'],
-  webhook: [],
+  launcher: ['ecs:DeregisterTaskDefinition', 'secretsmanager:GetSecretValue'],
+  reporter: [
+    'ecs:ListTasks',
+    'ecs:RegisterTaskDefinition',
+    'ecs:RunTask',
+    'secretsmanager:GetSecretValue',
+  ],
+  webhook: ['secretsmanager:GetSecretValue'],
 };
 
 let packaged: PackagedService;
@@ -157,7 +160,7 @@ describe('functions', () => {
       })
     );
     expect(sizing).toEqual({
-      poller: { MemorySize: 256, Timeout: 30 },
+      poller: { MemorySize: 128, Timeout: 30 }, // pollerMemorySize: it runs even idle
       launcher: { MemorySize: 256, Timeout: 60 },
       reporter: { MemorySize: 256, Timeout: 30 },
       webhook: { MemorySize: 256, Timeout: 25 },
@@ -357,6 +360,10 @@ describe('IAM', () => {
               },
             ],
           },
+          // StopTask: only the tasks the launcher tagged (iam-simulation.test.ts proves it)
+          ...(actionsOf(statement).includes('ecs:StopTask')
+            ? { Null: { [`aws:ResourceTag/${FLOW_RUN_ID_TAG_KEY}`]: 'false' } }
+            : {}),
         });
       }
     }
@@ -392,31 +399,36 @@ describe('IAM', () => {
     ]);
   });
 
-  it('reads only the Prefect secret, plus the webhook secret for the webhook', () => {
+  it('reads only the Prefect parameter, plus the webhook parameter for the webhook', () => {
+    // Arrange
+    const parameter = (name: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/prefect-ecs-serverless/dev/${name}`,
+    });
     // Assess
     for (const name of NAMES) {
-      const reads = statementsOfRole(deployed, roleOfFunction(deployed, FUNCTIONS[name]))
-        .filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
+      const statements = statementsOfRole(deployed, roleOfFunction(deployed, FUNCTIONS[name]));
+      const reads = statements
+        .filter((s) => actionsOf(s).includes('ssm:GetParameter'))
         .flatMap(resourcesOf);
       const expected =
         name === 'webhook'
-          ? [{ Ref: 'WebhookSecret' }, { Ref: 'PrefectApiSecret' }]
-          : [{ Ref: 'PrefectApiSecret' }];
+          ? [parameter('webhook-secret'), parameter('prefect-api-key')]
+          : [parameter('prefect-api-key')];
       expect(reads).toEqual(expected);
+      expect(statements.flatMap(actionsOf)).not.toContain('secretsmanager:GetSecretValue');
     }
+    expect(
+      statementsOfRole(deployed, 'FlowRunExecutionRole')
+        .filter((s) => actionsOf(s).includes('ssm:GetParameters'))
+        .flatMap(resourcesOf)
+    ).toEqual([parameter('prefect-api-key')]);
   });
 });
 
 describe('secrets', () => {
-  it('creates the Prefect secret empty and lets Secrets Manager generate the webhook secret', () => {
+  it('creates no Secrets Manager secret by default: the credentials are SSM parameters ($0.80 less a month)', () => {
     // Assess
-    expect(propertiesOf('PrefectApiSecret')).not.toHaveProperty('SecretString');
-    expect(propertiesOf('PrefectApiSecret')).not.toHaveProperty('GenerateSecretString');
-    expect(propertiesOf('WebhookSecret')).not.toHaveProperty('SecretString');
-    expect(propertiesOf('WebhookSecret').GenerateSecretString).toEqual({
-      PasswordLength: 48,
-      ExcludePunctuation: true,
-    });
+    expect(idsOfType(deployed, 'AWS::SecretsManager::Secret')).toEqual([]);
   });
 
   it('holds nothing that looks like a credential anywhere in the template', () => {
@@ -431,56 +443,24 @@ describe('secrets', () => {
 });
 
 describe('alarms and dashboard', () => {
-  it('alarms on both dead-letter queues, the launcher and reporter errors, a silent poller and late launches', () => {
+  it('alarms on both dead-letter queues, and has no dashboard (the opt-ins: test/deploy/idle-cost.test.ts)', () => {
     // Assess
     const alarms = idsOfType(deployed, 'AWS::CloudWatch::Alarm').sort();
-    expect(alarms).toEqual([
-      'EventsDeadLetterQueueAlarm',
-      'LaunchDeadLetterQueueAlarm',
-      'LaunchLatencyAlarm',
-      'LauncherErrorsAlarm',
-      'PollerFailingAlarm',
-      'PollerNotRunningAlarm',
-      'ReporterErrorsAlarm',
-    ]);
+    expect(alarms).toEqual(['EventsDeadLetterQueueAlarm', 'LaunchDeadLetterQueueAlarm']);
     for (const id of alarms) {
       expect(propertiesOf(id).AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
     }
-    expect(propertiesOf('PollerNotRunningAlarm')).toMatchObject({
-      MetricName: 'Invocations',
-      Statistic: 'Sum',
-      Period: 60,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
-    });
+    expect(idsOfType(deployed, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+    expect(deployed.Outputs?.DashboardUrl).toBeUndefined();
   });
 
-  it('reads launch latency where shared/observability.ts publishes it', () => {
+  it('publishes the metrics of every function under one service name', () => {
     // Assess
-    expect(propertiesOf('LaunchLatencyAlarm')).toMatchObject({
-      Namespace: METRICS_NAMESPACE,
-      MetricName: MetricName.LaunchLatency,
-      Dimensions: [{ Name: 'service', Value: 'prefect-ecs-serverless-dev' }],
-      ExtendedStatistic: 'p95',
-      Threshold: 60_000,
-    });
     const serviceNames = NAMES.map(
       (name) => functionEnvironment(deployed, FUNCTIONS[name]).POWERTOOLS_SERVICE_NAME
     );
     expect(new Set(serviceNames)).toEqual(new Set(['prefect-ecs-serverless-dev']));
-  });
-
-  it('charts every published metric and every alarm on the dashboard', () => {
-    // Arrange
-    const body = (propertiesOf('Dashboard').DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
-    // Assess
-    for (const metric of Object.values(MetricName)) expect(body).toContain(`"${metric}"`);
-    for (const alarm of idsOfType(deployed, 'AWS::CloudWatch::Alarm'))
-      expect(body).toContain(`\${${alarm}.Arn}`);
-    expect(() => JSON.parse(body)).not.toThrow();
+    expect(functionEnvironment(deployed, FUNCTIONS.poller).POLL_DURATION_METRIC).toBe('false');
   });
 });
 

@@ -5,6 +5,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
+import { FLOW_RUN_ID_TAG_KEY } from '../../shared/ecs/ecs-tags.ts';
 import { loadPollerConfig } from '../../shared/poll/poller-config.ts';
 import { loadWebhookConfig } from '../../shared/webhook/webhook-config.ts';
 import { runGuard } from './cfn-guard.ts';
@@ -30,6 +31,8 @@ const TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/etl-task`;
 const GPU_CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/gpu`;
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:platform-alarms`;
 const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-89abcdef'];
+const SECURITY_GROUPS = ['sg-0123456789abcdef0'];
 
 const PARAMS = {
   prefectApiUrl: 'https://api.prefect.cloud/api/accounts/a1/workspaces/w1',
@@ -46,9 +49,13 @@ const PARAMS = {
   alarmTopicArn: TOPIC,
   secretsKmsKeyArn: KMS_KEY,
   launchLatencyAlarmSeconds: '30',
+  detailedAlarms: 'true', // LaunchLatencyAlarm and the poller/function alarms (opt-in, +$0.50/month)
   launchRetryDeadlineSeconds: '3600',
   orphanAfterSeconds: '1200',
   cancelLookbackSeconds: '7200',
+  vpcSubnetIds: SUBNETS.join(', '),
+  vpcSecurityGroupIds: SECURITY_GROUPS.join(','),
+  templateEnvAllowlist: 'AWS_REGION, PREFECT_WORKER_NAME',
 };
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -133,6 +140,9 @@ describe('bring your own secrets, roles, clusters and topic', () => {
     for (const statement of scoped) {
       expect(statement.Condition).toEqual({
         ArnEquals: { 'ecs:cluster': [PREFECT_CLUSTER, GPU_CLUSTER] },
+        ...(actionsOf(statement).includes('ecs:StopTask')
+          ? { Null: { [`aws:ResourceTag/${FLOW_RUN_ID_TAG_KEY}`]: 'false' } }
+          : {}),
       });
     }
   });
@@ -143,8 +153,9 @@ describe('bring your own secrets, roles, clusters and topic', () => {
       actionsOf(s).includes('iam:PassRole')
     );
     expect(passRole.flatMap(resourcesOf)).toEqual([EXECUTION_ROLE, TASK_ROLE]);
+    // No network discovery (ec2:DescribeSubnets is there for the VPC placement, infra/vpc.cjs)
     expect(statementsOfRole(deployed, 'LauncherRole').flatMap(actionsOf)).not.toContain(
-      'ec2:DescribeSubnets'
+      'ec2:DescribeVpcs'
     );
   });
 
@@ -157,12 +168,14 @@ describe('bring your own secrets, roles, clusters and topic', () => {
         .flatMap(resourcesOf)
     ).toEqual([PREFECT_SECRET]);
     expect(reporter.find((s) => actionsOf(s).includes('kms:Decrypt'))).toEqual({
-      Sid: 'DecryptSecretsThroughSecretsManager',
+      Sid: 'DecryptSecretsThroughTheirService',
       Effect: 'Allow',
       Action: 'kms:Decrypt',
       Resource: KMS_KEY,
       Condition: {
-        StringEquals: { 'kms:ViaService': sub('secretsmanager.${AWS::Region}.${AWS::URLSuffix}') },
+        StringEquals: {
+          'kms:ViaService': [sub('secretsmanager.${AWS::Region}.${AWS::URLSuffix}')],
+        },
       },
     });
     const webhook = statementsOfRole(deployed, 'WebhookRole');
@@ -171,6 +184,46 @@ describe('bring your own secrets, roles, clusters and topic', () => {
         .filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
         .flatMap(resourcesOf)
     ).toEqual([WEBHOOK_SECRET, PREFECT_SECRET]);
+  });
+
+  it('places every function in the given subnets, its role allowed to attach it first', () => {
+    // Assess
+    for (const [functionId, roleId] of [
+      ['PollerLambdaFunction', 'PollerRole'],
+      ['LauncherLambdaFunction', 'LauncherRole'],
+      ['ReporterLambdaFunction', 'ReporterRole'],
+      ['WebhookLambdaFunction', 'WebhookRole'],
+    ] as const) {
+      expect(propertiesOf(functionId).VpcConfig).toEqual({
+        SubnetIds: SUBNETS,
+        SecurityGroupIds: SECURITY_GROUPS,
+      });
+      expect(resourceOf(deployed, functionId).DependsOn).toContain(
+        'FunctionsVpcNetworkInterfacePolicy'
+      );
+      expect(statementsOfRole(deployed, roleId).flatMap(actionsOf)).toEqual(
+        expect.arrayContaining([
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ])
+      );
+    }
+  });
+
+  it('lets job templates read the allow-listed launcher variables', () => {
+    // Act
+    const config = loadConfig(functionEnvironment(deployed, 'LauncherLambdaFunction', REGION), {
+      role: 'launcher',
+    });
+    // Assess
+    expect(config.templateEnvAllowlist).toEqual(['AWS_REGION', 'PREFECT_WORKER_NAME']);
+    expect(config.templateEnvironment).toEqual({
+      AWS_REGION: REGION,
+      PREFECT_WORKER_NAME: 'prefect-ecs-serverless',
+    });
   });
 
   it('narrows the task-state rule to the given cluster', () => {
@@ -260,6 +313,29 @@ describe('parameters osls refuses', () => {
     expect(outcome.output).toContain('prefectApiUrl: required');
     expect(outcome.output).toContain('workPools: required');
     expect(outcome.output).not.toMatch(/credentials/i);
+  }, 60_000);
+
+  it('refuses malformed network ids, one list without the other, and credentials in the allow-list', async () => {
+    // Act
+    const outcome = await runOsls([
+      'print',
+      '--param',
+      'vpcSubnetIds=subnet-0123456789abcdef0,vpc-01234567',
+      '--param',
+      'templateEnvAllowlist=REGISTRY,PREFECT_API_KEY,AWS_SECRET_ACCESS_KEY,not-a-name',
+    ]);
+    // Assess
+    expect(outcome.exitCode).not.toBe(0);
+    expect(outcome.output).toContain('vpcSubnetIds: "vpc-01234567" is not a subnet id');
+    expect(outcome.output).toContain(
+      'vpcSubnetIds: set vpcSubnetIds and vpcSecurityGroupIds together, or neither'
+    );
+    expect(outcome.output).toContain('templateEnvAllowlist: may not list PREFECT_API_KEY');
+    expect(outcome.output).toContain('templateEnvAllowlist: may not list AWS_SECRET_ACCESS_KEY');
+    expect(outcome.output).toContain(
+      'templateEnvAllowlist: "not-a-name" is not an environment variable name'
+    );
+    expect(outcome.output).not.toContain('REGISTRY');
   }, 60_000);
 
   it('refuses prefectAuth=none for Prefect Cloud', async () => {

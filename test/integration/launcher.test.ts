@@ -343,6 +343,53 @@ describe('launcher: one launch', () => {
     expect(JSON.stringify(registration?.input)).not.toContain(API_KEY);
   });
 
+  it('reads the key from an SSM SecureString parameter (the default) and injects the parameter ARN', async () => {
+    // Prepare: the stack's default credential store; the reader finds SSM through its endpoint variable
+    const parameterArn = aws.parameters.putSecureString(
+      `/prefect-ecs-serverless/test/${randomUUID().slice(0, 8)}/prefect-api-key`,
+      API_KEY
+    );
+    vi.stubEnv('AWS_ENDPOINT_URL_SSM', aws.url);
+    try {
+      const { handler } = await createLauncher({ PREFECT_API_KEY_SECRET_ARN: parameterArn });
+      const deployment = await seedDeployment({ image: `etl:${randomUUID().slice(0, 8)}` });
+      const { run, body } = await claimedRun(deployment.id);
+      // Act
+      await invoke(handler, await enqueue([body]));
+      // Assess
+      const [task] = tasksOf(run.id);
+      expect(task?.lastStatus).toBeDefined();
+      const reads = aws.calls.filter((call) => call.service === 'ssm');
+      expect(reads.map((call) => [call.operation, call.input])).toEqual([
+        ['GetParameter', { Name: parameterArn, WithDecryption: true }],
+      ]);
+      const registration = aws
+        .callsTo('RegisterTaskDefinition')
+        .find(
+          (call) =>
+            (call.output as { taskDefinition?: { taskDefinitionArn?: string } })?.taskDefinition
+              ?.taskDefinitionArn === task?.taskDefinitionArn
+        );
+      const output = registration?.output as
+        | {
+            taskDefinition: {
+              containerDefinitions: Record<string, unknown>[];
+              requiresAttributes?: { name: string }[];
+            };
+          }
+        | undefined;
+      expect(output?.taskDefinition.containerDefinitions[0]?.secrets).toEqual([
+        { name: 'PREFECT_API_KEY', valueFrom: parameterArn },
+      ]);
+      expect(output?.taskDefinition.requiresAttributes).toContainEqual({
+        name: 'ecs.capability.secrets.ssm.environment-variables',
+      });
+      expect(JSON.stringify(registration?.input)).not.toContain(API_KEY);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('logs every line of a record with its flow_run_id', async () => {
     // Prepare
     const { handler } = await createLauncher();

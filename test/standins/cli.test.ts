@@ -4,8 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const started: ChildProcess[] = [];
 
-/** Runs `npm run standin -- <args>` the way the README says (tsx on this Node) and waits for its URL. */
-const startCli = async (args: string[]): Promise<{ child: ChildProcess; output: string }> => {
+/**
+ * Runs `npm run standin -- <args>` the way the README says (tsx on this Node) and waits for its URL,
+ * or for `until` when the stand-in prints more than one line (stdout arrives in chunks).
+ */
+const startCli = async (
+  args: string[],
+  until = /http:\/\/\S+:\d+/
+): Promise<{ child: ChildProcess; output: string }> => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/standins/cli.ts', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -18,7 +24,7 @@ const startCli = async (args: string[]): Promise<{ child: ChildProcess; output: 
     output += chunk.toString('utf8');
   });
   const deadline = Date.now() + 15_000;
-  while (!/http:\/\/\S+:\d+/.test(output) && child.exitCode === null && Date.now() < deadline) {
+  while (!until.test(output) && child.exitCode === null && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, output };
@@ -62,7 +68,7 @@ describe('npm run standin', () => {
 
   it('creates the launch and tick queues on the SQS port', async () => {
     // Prepare / Act
-    const { output } = await startCli(['sqs', '--port', '0']);
+    const { output } = await startCli(['sqs', '--port', '0'], /tick: \S+/);
     // Assess
     expect(output).toMatch(/AWS_ENDPOINT_URL_SQS=http:\/\/127\.0\.0\.1:\d+/);
     expect(output).toMatch(/launch: http:\/\/127\.0\.0\.1:\d+\/\d+\/launch \(DLQ/);

@@ -15,6 +15,8 @@ const USAGE = `Usage: npm run standin -- <prefect|ecs|sqs> [options]
   ecs       AWS stand-in: ECS, EC2, Secrets Manager, CloudWatch Logs on one port   default port 4566
             --region R                default us-east-1
             --task-seconds S          tasks walk PROVISIONING→…→STOPPED (exit 0), S seconds a step (default 2)
+            --throttle                ECS's documented request and Fargate launch token buckets
+                                      (ThrottlingException "Rate exceeded"; test/standins/ecs/throttling.ts)
   sqs       SQS stand-in (fauxqs behind a strict front) with the launch (+DLQ) and tick queues
             default port 9324; --region R
 
@@ -41,6 +43,7 @@ const main = async (): Promise<void> => {
       'auth-string': { type: 'string' },
       'api-key': { type: 'string' },
       'task-seconds': { type: 'string', default: '2' },
+      throttle: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +82,7 @@ const main = async (): Promise<void> => {
       host,
       region: values.region,
       taskPlan: { autoAdvance: { delayMs: stepSeconds * 1000 } },
+      ...(values.throttle ? { throttling: true } : {}),
     });
     console.log(
       `AWS stand-in (ECS, EC2, Secrets Manager, CloudWatch Logs) listening.\n  AWS_ENDPOINT_URL=${standin.url}\n  AWS_REGION=${values.region}`

@@ -25,8 +25,10 @@ import {
   type JsonService,
   type QueryService,
 } from '../aws/service.ts';
+import { createSsmService } from '../aws/ssm.ts';
 import { EcsServiceError } from './ecs-errors.ts';
 import { createEcsService } from './ecs-service.ts';
+import { createEcsThrottling } from './throttling.ts';
 import type { AwsServiceName, AwsStandin, AwsStandinOptions, RecordedCall } from './types.ts';
 
 interface JsonRoute {
@@ -81,6 +83,12 @@ const credentialScope = (
   return { region: match[1], service: match[2] };
 };
 
+/** The SigV4 access key id (`Credential=<key>/…`): which principal signed, as AWS attributes calls. */
+const accessKeyOf = (request: IncomingMessage): string | undefined => {
+  const header = request.headers.authorization;
+  return typeof header === 'string' ? /Credential=([^/]+)\//.exec(header)?.[1] : undefined;
+};
+
 const authProblem = (
   request: IncomingMessage,
   region: string,
@@ -118,6 +126,7 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
 
   const ec2 = createEc2Service({ region, accountId });
   const secrets = createSecretsManagerService({ region, accountId });
+  const parameters = createSsmService({ region, accountId });
   const logs = createLogsService({ region, accountId });
   const ecs = createEcsService({
     region,
@@ -138,6 +147,7 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
       service: secrets,
     },
     { name: 'logs', signingName: 'logs', contentType: JSON_1_1, service: logs },
+    { name: 'ssm', signingName: 'ssm', contentType: JSON_1_1, service: parameters },
   ];
   const query: { name: AwsServiceName; signingName: string; service: QueryService } = {
     name: 'ec2',
@@ -145,9 +155,20 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
     service: ec2,
   };
   const calls: RecordedCall[] = [];
+  const throttling = options.throttling
+    ? createEcsThrottling({
+        ...(options.throttling === true ? {} : options.throttling),
+        nowMs: () => now().getTime(),
+      })
+    : undefined;
 
-  const record = (call: Omit<RecordedCall, 'requestId' | 'at'>, requestId: string): void => {
-    calls.push({ ...call, requestId, at: now() });
+  const record = (
+    call: Omit<RecordedCall, 'requestId' | 'at' | 'accessKeyId'>,
+    requestId: string,
+    request: IncomingMessage
+  ): void => {
+    const accessKeyId = accessKeyOf(request);
+    calls.push({ ...call, requestId, at: now(), ...(accessKeyId ? { accessKeyId } : {}) });
   };
 
   const answerJson = (
@@ -182,8 +203,11 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
           `Start of structure or map expected at the top level of the request body, found ${Array.isArray(input) ? 'START_ARRAY' : typeof input}`
         );
       }
+      // ECS's token buckets refuse a request before anything else looks at it (throttling.ts).
+      const refused = route.name === 'ecs' ? throttling?.admit(operation, input) : undefined;
+      if (refused) throw refused;
       const output = route.service.handle(operation, input) ?? {};
-      record({ service: route.name, operation, input, output }, requestId);
+      record({ service: route.name, operation, input, output }, requestId, request);
       return { status: 200, contentType, body: JSON.stringify(output) };
     } catch (caught) {
       const error =
@@ -195,7 +219,8 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
           input,
           error: { code: error.code, message: error.message },
         },
-        requestId
+        requestId,
+        request
       );
       return jsonError(error, contentType);
     }
@@ -212,7 +237,7 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
       const denied = authProblem(request, region, query.signingName);
       if (denied) throw new AwsServiceError('AuthFailure', denied.message, 401);
       const output = query.service.handle(action, params);
-      record({ service: query.name, operation: action, input, output }, requestId);
+      record({ service: query.name, operation: action, input, output }, requestId, request);
       return { status: 200, contentType: XML, body: output };
     } catch (caught) {
       const error = caught instanceof AwsServiceError ? caught : internal(caught, 'InternalError');
@@ -223,7 +248,8 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
           input,
           error: { code: error.code, message: error.message },
         },
-        requestId
+        requestId,
+        request
       );
       return { status: error.status, contentType: XML, body: formatQueryError(error, requestId) };
     }
@@ -289,8 +315,10 @@ export const startAwsStandin = async (options: AwsStandinOptions = {}): Promise<
     events: ecs.bus.events,
     subscribe: (listener) => ecs.bus.subscribe(listener),
     ecs: ecs.control,
+    throttling,
     ec2,
     secrets,
+    parameters,
     logs,
     close: async () => {
       ecs.close();

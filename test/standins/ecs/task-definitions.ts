@@ -253,6 +253,9 @@ const requiresAttributes = (
     if (container.secrets?.some((secret) => secret.valueFrom.includes(':secretsmanager:'))) {
       names.add('ecs.capability.secrets.asm.environment-variables');
     }
+    if (container.secrets?.some((secret) => secret.valueFrom.includes(':ssm:'))) {
+      names.add('ecs.capability.secrets.ssm.environment-variables');
+    }
   }
   return [...names].map((name) => ({ name }));
 };

@@ -2,6 +2,8 @@
 import type { Ec2Service } from '../aws/ec2.ts';
 import type { LogsService } from '../aws/logs.ts';
 import type { SecretsManagerService } from '../aws/secrets-manager.ts';
+import type { SsmService } from '../aws/ssm.ts';
+import type { EcsThrottling, EcsThrottlingOptions } from './throttling.ts';
 
 export interface AwsStandinOptions {
   /** 0 (default) picks a free port. */
@@ -18,9 +20,15 @@ export interface AwsStandinOptions {
    * stand-alone sandbox runs each task to exit 0 with no manual steps. Default: none (tasks wait).
    */
   taskPlan?: TaskPlan;
+  /**
+   * ECS request throttling (throttling.ts): `true` for the documented token buckets (RunTask,
+   * task definitions, Fargate launches, …), or other limits per bucket; the buckets run on `now`.
+   * Default: off (nothing is throttled except by `ecs.throttle`).
+   */
+  throttling?: boolean | Omit<EcsThrottlingOptions, 'nowMs'>;
 }
 
-export type AwsServiceName = 'ecs' | 'ec2' | 'secretsmanager' | 'logs';
+export type AwsServiceName = 'ecs' | 'ec2' | 'secretsmanager' | 'logs' | 'ssm';
 
 /** One request the stand-in answered, in arrival order. */
 export interface RecordedCall {
@@ -31,6 +39,8 @@ export interface RecordedCall {
   /** The answer body (JSON services: the object; EC2: the XML text). Absent when it failed. */
   output?: unknown;
   error?: { code: string; message: string };
+  /** The SigV4 access key id that signed it: tests give each function's clients their own key. */
+  accessKeyId?: string;
   requestId: string;
   at: Date;
 }
@@ -259,8 +269,12 @@ export interface AwsStandin {
   /** Events reach listeners asynchronously, one at a time, in lifecycle order. Returns an unsubscriber. */
   subscribe(listener: EcsEventListener): () => void;
   ecs: EcsControl;
+  /** The token buckets when `throttling` is on (counts, tokens, limits); otherwise undefined. */
+  throttling: EcsThrottling | undefined;
   ec2: Ec2Service;
   secrets: SecretsManagerService;
+  /** SSM Parameter Store: SecureString parameters (the default home of the credentials). */
+  parameters: SsmService;
   logs: LogsService;
   close(): Promise<void>;
 }

@@ -32,6 +32,8 @@ export interface SqsStandin {
   queues: Record<string, SqsQueue>;
   /** The fauxqs server behind the strict front, for inspection (`inspectQueue`, `spy`). */
   fauxqs: FauxqsServer;
+  /** Every request the front forwarded, in arrival order (test/deploy/iam-simulation.test.ts). */
+  calls: SqsRecordedCall[];
   close(): Promise<void>;
 }
 
@@ -63,14 +65,19 @@ export const startSqsStandin = async (options: SqsStandinOptions = {}): Promise<
   });
   await new Promise<void>((resolve) => front.listen(options.port ?? 0, host, resolve));
   const url = `http://${host}:${(front.address() as AddressInfo).port}`;
+  // fauxqs builds a queue's URL from the request's Host port, so a queue created through the front
+  // (CreateQueue over HTTP) carries the front's port and one created at start the backend's: any
+  // port is rewritten, in every answer (CreateQueue, GetQueueUrl, ListQueues, redrive sources...).
   const publicUrl = (text: string): string =>
-    text.replace(new RegExp(`http://sqs\\.[a-z0-9-]+\\.localhost:${backendPort}`, 'g'), url);
+    text.replace(/http:\/\/sqs\.[a-z0-9-]+\.localhost(?::\d+)?/g, url);
 
+  const calls: SqsRecordedCall[] = [];
   async function forward(req: IncomingMessage, port: number): Promise<Answer> {
     const body = await readBody(req);
     const rejection = checkSqsRequest(String(req.headers['x-amz-target'] ?? ''), body);
     if (rejection) return rejection;
     const answer = await send(req, body, port);
+    calls.push(recordedCall(req, body, answer.status));
     return { ...answer, body: Buffer.from(publicUrl(answer.body.toString('utf8'))) };
   }
 
@@ -82,11 +89,38 @@ export const startSqsStandin = async (options: SqsStandinOptions = {}): Promise<
     url,
     queues,
     fauxqs,
+    calls,
     close: async () => {
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
       await fauxqs.stop();
     },
+  };
+};
+
+/** One request the front forwarded: who signed it (SigV4 access key id), what it asked, the answer's status. */
+export interface SqsRecordedCall {
+  /** `SendMessage`, from `X-Amz-Target: AmazonSQS.SendMessage`. */
+  operation: string;
+  input: Record<string, unknown>;
+  accessKeyId?: string;
+  status: number;
+}
+
+const recordedCall = (req: IncomingMessage, body: Buffer, status: number): SqsRecordedCall => {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const key = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+  let input: Record<string, unknown> = {};
+  try {
+    input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+  } catch {
+    // a body the strict front let through but that is not JSON: recorded without input
+  }
+  return {
+    operation: target.slice(target.lastIndexOf('.') + 1),
+    input,
+    ...(key ? { accessKeyId: key } : {}),
+    status,
   };
 };
 

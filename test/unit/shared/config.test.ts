@@ -154,6 +154,18 @@ describe('loadConfig', () => {
     expect(error.issues).toEqual([expect.stringMatching(/^TEMPLATE_ENV_ALLOWLIST: may not list/)]);
   });
 
+  it("never lets templates read the function role's AWS credentials", () => {
+    // Prepare / Act
+    const error = errorOf({
+      ...minimal,
+      TEMPLATE_ENV_ALLOWLIST: 'TEAM,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN',
+    });
+    // Assess
+    expect(error.issues).toEqual([
+      'TEMPLATE_ENV_ALLOWLIST: may not list the Prefect or AWS credentials (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)',
+    ]);
+  });
+
   it('requires the tick queue for the poller only', () => {
     // Prepare / Act
     const error = errorOf(minimal, 'poller');

@@ -1,8 +1,9 @@
 /**
  * The poller's metrics through the real handler factory over a small fake Prefect: one poll that
  * claims a run, cancels a CANCELLING one, stops the live task of a CANCELLED one and gives up on an
- * orphan publishes PollDuration, RunsClaimed, RunsCancelled and TasksStopped in one EMF document,
- * and the orphan's RunsCrashed (Cause `launch-never-completed`) in its own.
+ * orphan publishes PollDuration (when asked for), RunsClaimed, RunsCancelled and TasksStopped in one
+ * EMF document, and the orphan's RunsCrashed (Cause `launch-never-completed`) in its own; an idle
+ * poll publishes nothing.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPollerHandler } from '../../../../functions/poller/create-handler.ts';
@@ -150,7 +151,7 @@ afterEach(() => {
 describe('poller metrics', () => {
   it('publishes the poll duration, the claims, the cancellations, the stopped task and the orphan crash', async () => {
     // Prepare
-    const handler = createPollerHandler(async () => deps(), silent);
+    const handler = createPollerHandler(async () => deps(), silent, { pollDurationMetric: true });
     // Act
     const { result, documents } = await captureEmf(() => handler({}));
     // Assess
@@ -191,17 +192,50 @@ describe('poller metrics', () => {
     expect(poll?.PollDuration).toBeGreaterThanOrEqual(0);
   });
 
-  it('publishes the poll duration alone when nothing was claimed or cancelled', async () => {
+  const quiet = (): PollPrefect => ({
+    ...fakePrefect(),
+    getScheduledFlowRuns: async () => [],
+    filterAllFlowRuns: async () => [],
+  });
+
+  it('publishes nothing for an idle poll (a metric published every poll is billed all month)', async () => {
     // Prepare
-    const quiet: PollPrefect = {
-      ...fakePrefect(),
-      getScheduledFlowRuns: async () => [],
-      filterAllFlowRuns: async () => [],
-    };
-    const handler = createPollerHandler(async () => ({ ...deps(), prefect: quiet }), silent);
+    const handler = createPollerHandler(async () => ({ ...deps(), prefect: quiet() }), silent);
+    // Act
+    const { documents } = await captureEmf(() => handler({}));
+    // Assess
+    expect(documents).toEqual([]);
+  });
+
+  it('publishes the poll duration alone for an idle poll when the dashboard asks for it', async () => {
+    // Prepare
+    const handler = createPollerHandler(async () => ({ ...deps(), prefect: quiet() }), silent, {
+      pollDurationMetric: true,
+    });
     // Act
     const { documents } = await captureEmf(() => handler({}));
     // Assess
     expect(documents.map(metricNames)).toEqual([['PollDuration']]);
+  });
+
+  it('logs an idle poll at DEBUG and a poll that did something at INFO', async () => {
+    // Prepare
+    const levels: string[] = [];
+    const recording = {
+      debug: (message: string) => levels.push(`debug:${message}`),
+      info: (message: string) => levels.push(`info:${message}`),
+      warn() {},
+      error() {},
+    };
+    const idle = createPollerHandler(async () => ({ ...deps(), prefect: quiet() }), recording);
+    const busy = createPollerHandler(async () => deps(), recording);
+    // Act
+    await captureEmf(() => idle({}));
+    await captureEmf(() => busy({}));
+    // Assess
+    expect(levels.filter((level) => level.endsWith(':Poll finished'))).toEqual([
+      'debug:Poll finished',
+      'info:Poll finished',
+    ]);
   });
 });

@@ -137,7 +137,7 @@ describe('loadWebhookSettings', () => {
       'WEBHOOK_SECRET_ARN: required (or WEBHOOK_SECRET for local runs)',
     ]);
     expect((invalid as ConfigError).issues).toEqual([
-      'WEBHOOK_SECRET_ARN: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+      'WEBHOOK_SECRET_ARN: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)',
       'WEBHOOK_SECRET: must be at least 16 characters (e.g. openssl rand -hex 32)',
     ]);
     expect(invalid.message).not.toContain('too-short');
