@@ -479,6 +479,22 @@ describe('bundles', () => {
     expect(code.trimEnd().endsWith('//# sourceMappingURL=handler.mjs.map')).toBe(true);
   });
 
+  it.each(NAMES)(
+    'maps only our own code in the %s source map (infra/esbuild-plugins.cjs)',
+    (name) => {
+      // Arrange
+      const map = JSON.parse(
+        bundles.get(name)?.get(`functions/${name}/handler.mjs.map`)?.toString('utf8') ?? '{}'
+      ) as { sources?: string[] };
+      // Assess: our handler and shared code are there; no dependency is (Node decodes less at init)
+      expect(map.sources?.some((source) => source.endsWith(`/functions/${name}/handler.ts`))).toBe(
+        true
+      );
+      expect(map.sources?.some((source) => source.includes('/shared/'))).toBe(true);
+      expect(map.sources?.filter((source) => source.includes('node_modules'))).toEqual([]);
+    }
+  );
+
   it.each(NAMES)('bundles the AWS SDK into the %s: only node: built-ins stay imports', (name) => {
     // Arrange
     const code = bundles.get(name)?.get(`functions/${name}/handler.mjs`)?.toString('utf8') ?? '';
