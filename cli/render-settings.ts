@@ -4,6 +4,11 @@
  * what the deployed launcher has. Only what rendering needs is read; nothing here is required.
  */
 import { DEFAULT_IMAGE, DEFAULT_WORKER_NAME } from '../shared/config.ts';
+import {
+  FLOW_RUN_PREFECT_SETTINGS_VARIABLE,
+  parseFlowRunPrefectSettings,
+} from '../shared/launch/flow-run-prefect-settings.ts';
+import { forwardedPrefectSettings } from '../shared/launch/forwarded-prefect-settings.ts';
 import type { RenderSettings } from '../shared/launch/render-launch-requests.ts';
 import { UsageError } from './cli-command.ts';
 
@@ -57,6 +62,14 @@ export const renderSettingsFromEnv = (
     const given = env[name];
     if (given !== undefined) templateEnvironment[name] = given;
   }
+  // The Prefect settings the launcher forwards: those of this environment (as the launcher's), then
+  // FLOW_RUN_PREFECT_SETTINGS (the prefectSettings parameter); never the credentials.
+  const flowRunSettings = parseFlowRunPrefectSettings(env[FLOW_RUN_PREFECT_SETTINGS_VARIABLE]);
+  if (flowRunSettings.issues.length > 0) {
+    throw new UsageError(
+      `${FLOW_RUN_PREFECT_SETTINGS_VARIABLE}: ${flowRunSettings.issues.join('; ')}.`
+    );
+  }
   const authStringSecretArn = value(env, 'PREFECT_API_AUTH_STRING_SECRET_ARN');
   const apiKeySecretArn =
     value(env, 'PREFECT_API_KEY_SECRET_ARN') ??
@@ -75,6 +88,7 @@ export const renderSettingsFromEnv = (
     authStringSecretArn,
     templateEnvironment,
     templateEnvAllowlist: allowlist,
+    prefectSettings: { ...forwardedPrefectSettings(env), ...flowRunSettings.settings },
   };
 };
 

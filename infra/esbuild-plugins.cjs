@@ -6,6 +6,7 @@
 'use strict';
 
 const { readFile, writeFile } = require('node:fs/promises');
+const { deflateRawSync } = require('node:zlib');
 const { decode, encode } = require('@jridgewell/sourcemap-codec');
 const path = require('node:path');
 
@@ -102,5 +103,48 @@ const ownCodeSourceMaps = {
   },
 };
 
-module.exports = [pureSchemaKeys, lambdaCredentials, ownCodeSourceMaps];
+/**
+ * The AWS SDK clients import their whole package.json (description, scripts, dependency lists:
+ * ~2.3 KB each) for one field, the version in the User-Agent header (`packageInfo.version` in
+ * runtimeConfig.js). The bundle gets `{ "name", "version" }` only.
+ */
+const sdkPackageVersionOnly = {
+  name: 'aws-sdk-package-version-only',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/ },
+      async (args) => {
+        const { name, version } = JSON.parse(await readFile(args.path, 'utf8'));
+        return { contents: JSON.stringify({ name, version }), loader: 'json' };
+      }
+    );
+  },
+};
+
+/**
+ * Our own JSON data (e.g. shared/launch/prefect-setting-names.json, Prefect's ~15 KB list of setting
+ * names) goes into the bundle deflated and base64-encoded (~4 KB), inflated once when the module loads
+ * (well under a millisecond). The repository keeps the readable file; tests read it as it is.
+ */
+const compressedOwnJson = {
+  name: 'compressed-own-json',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]shared[\\/].+\.json$/ }, async (args) => {
+      const json = JSON.stringify(JSON.parse(await readFile(args.path, 'utf8')));
+      const packed = deflateRawSync(json, { level: 9 }).toString('base64');
+      return {
+        contents: `import { inflateRawSync } from 'node:zlib';\nexport default JSON.parse(inflateRawSync(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8'));\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
+module.exports = [
+  pureSchemaKeys,
+  lambdaCredentials,
+  ownCodeSourceMaps,
+  sdkPackageVersionOnly,
+  compressedOwnJson,
+];
 module.exports.ownCodeSourceMap = ownCodeSourceMap;

@@ -7,7 +7,8 @@
  * `Fn::Sub`, so the account id is never needed at package time), the secret the stack creates when no
  * ARN is given, and the IAM condition on `ecs:cluster`.
  *
- * It never sees a secret value: parameters are names, ARNs and numbers only.
+ * It never sees a secret value: parameters are names, ARNs, numbers and Prefect settings (whose
+ * credentials `prefectSettings` refuses).
  *
  * `osls deploy` refuses to run without `prefectApiUrl` and `workPools`; `osls package` (CI, offline)
  * fills them with obviously invalid placeholders so that the template can be built and checked.
@@ -87,6 +88,73 @@ const NEVER_ALLOWLISTED = [
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
 ];
+
+/**
+ * Prefect's settings (canonical name → aliases), from Prefect's settings schema: the names the
+ * `prefectSettings` parameter may set (shared/launch/flow-run-prefect-settings.ts checks the same at
+ * cold start).
+ */
+const PREFECT_SETTINGS = require('../shared/launch/prefect-setting-names.json').settings;
+const PREFECT_SETTING_BY_NAME = new Map(
+  Object.entries(PREFECT_SETTINGS).flatMap(([canonical, aliases]) =>
+    [canonical, ...aliases].map((name) => [name, canonical])
+  )
+);
+/** Settings `prefectSettings` may not set, and why. */
+const PREFECT_SETTINGS_REFUSED = {
+  PREFECT_API_KEY: 'the Prefect credentials reach the task only as a secret (prefectAuth)',
+  PREFECT_API_AUTH_STRING: 'the Prefect credentials reach the task only as a secret (prefectAuth)',
+  PREFECT_API_URL: 'the containers get prefectApiUrl',
+};
+
+/**
+ * `prefectSettings`: a JSON object (or, in a params: block, a mapping) of Prefect settings the
+ * launcher passes to flow-run containers, as Prefect's worker passes its own. Returns the launcher's
+ * FLOW_RUN_PREFECT_SETTINGS: the settings by canonical name as JSON, or '' for none. Values are
+ * never quoted in problems.
+ */
+const readPrefectSettings = async (reader, resolveVariable) => {
+  const raw = await resolveVariable(`param:prefectSettings, ''`);
+  let settings = raw;
+  if (typeof raw === 'string' || raw == null) {
+    const text = raw == null ? '' : raw.trim();
+    if (text === '') return '';
+    try {
+      settings = JSON.parse(text);
+    } catch {
+      settings = undefined;
+    }
+  }
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    reader.check(
+      'prefectSettings',
+      false,
+      'must be a JSON object such as {"PREFECT_LOGGING_LEVEL":"DEBUG"}'
+    );
+    return '';
+  }
+  const out = {};
+  for (const [name, value] of Object.entries(settings)) {
+    const canonical = PREFECT_SETTING_BY_NAME.get(name.toUpperCase());
+    if (canonical === undefined) {
+      reader.check('prefectSettings', false, `${name} is not a Prefect setting`);
+      continue;
+    }
+    const refused = PREFECT_SETTINGS_REFUSED[canonical];
+    reader.check('prefectSettings', refused === undefined, `may not set ${canonical}: ${refused}`);
+    reader.check(
+      'prefectSettings',
+      !Object.hasOwn(out, canonical),
+      `${name} sets ${canonical} a second time (under another of its names)`
+    );
+    const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+    const ok = ['string', 'number', 'boolean', 'object'].includes(type);
+    reader.check('prefectSettings', ok, `${name} must be a string, number, boolean or JSON object`);
+    if (refused !== undefined || !ok) continue;
+    out[canonical] = type === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : '';
+};
 
 const AUTH_KINDS = ['apiKey', 'authString', 'none'];
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -284,6 +352,8 @@ const resolveParameters = async ({ resolveVariable }) => {
     );
   }
 
+  const flowRunPrefectSettings = await readPrefectSettings(reader, resolveVariable);
+
   // VPC placement of the functions (a private self-hosted Prefect): both lists or neither.
   const vpcSubnetIds = commaList(await reader.read('vpcSubnetIds'));
   const vpcSecurityGroupIds = commaList(await reader.read('vpcSecurityGroupIds'));
@@ -424,6 +494,8 @@ const resolveParameters = async ({ resolveVariable }) => {
     ecsExecutionRoleArn: executionRole,
     ecsDefaultImage,
     templateEnvAllowlist: templateEnvAllowlist.join(','),
+    /** The launcher's FLOW_RUN_PREFECT_SETTINGS: `prefectSettings` by canonical name, as JSON. */
+    flowRunPrefectSettings,
     /**
      * Every function's `vpc`: the subnets and security groups, or `false` (no VPC) when none are given
      * (osls accepts `false` on a function to mean "no VpcConfig").

@@ -8,6 +8,12 @@
 import * as z from 'zod';
 import { DEFAULT_PREFECT_IMAGE } from './ecs/task-definition.ts';
 import { ConfigError } from './errors/config-error.ts';
+import {
+  FLOW_RUN_PREFECT_SETTINGS_VARIABLE,
+  parseFlowRunPrefectSettings,
+} from './launch/flow-run-prefect-settings.ts';
+import { forwardedPrefectSettings } from './launch/forwarded-prefect-settings.ts';
+import { CustomHeadersSchema } from './prefect/custom-headers.ts';
 
 /** The worker name the official worker would show when none is configured. */
 export const DEFAULT_WORKER_NAME = 'prefect-ecs-serverless';
@@ -34,6 +40,11 @@ export interface Config {
   prefectApiUrl: string;
   /** What the Lambda itself uses to call Prefect (plain values win over secret ARNs). */
   prefectCredentials: PrefectCredentialSource;
+  /**
+   * `PREFECT_CLIENT_CUSTOM_HEADERS`: headers sent on every Prefect API request (an access proxy's),
+   * name → value; `{}` when unset. Optional only so hand-built configs may leave it out.
+   */
+  prefectCustomHeaders?: Readonly<Record<string, string>>;
   /** Secrets Manager ARN of the Prefect API key, for task definitions (never the value). */
   prefectApiKeySecretArn: string | undefined;
   /** Secrets Manager ARN of the Prefect auth string, for task definitions (never the value). */
@@ -52,6 +63,12 @@ export interface Config {
   templateEnvAllowlist: readonly string[];
   /** The allow-listed variables that are set, name → value (for `{{ $NAME }}`). */
   templateEnvironment: Readonly<Record<string, string>>;
+  /**
+   * The Prefect settings flow-run containers inherit, by canonical name: those of this environment
+   * (`forwardedPrefectSettings`: never the credentials), `PREFECT_API_URL`, then
+   * `FLOW_RUN_PREFECT_SETTINGS` (the `prefectSettings` stack parameter) winning.
+   */
+  prefectSettings: Readonly<Record<string, string>>;
   awsRegion: string;
 }
 
@@ -112,6 +129,7 @@ const EnvSchema = z.object({
   PREFECT_API_AUTH_STRING: optionalString,
   PREFECT_API_KEY_SECRET_ARN: secretArn,
   PREFECT_API_AUTH_STRING_SECRET_ARN: secretArn,
+  PREFECT_CLIENT_CUSTOM_HEADERS: CustomHeadersSchema,
   PREFECT_WORK_POOLS: optionalString.transform(commaList),
   PREFECT_WORK_QUEUES: optionalString.transform(commaList),
   LAUNCH_QUEUE_URL: z.preprocess(blankToUndefined, httpUrl('the launch queue URL').optional()),
@@ -171,6 +189,7 @@ const envSchemaFor = (role: ConfigRole) =>
 const NEVER_EXPOSED = new Set([
   'PREFECT_API_KEY',
   'PREFECT_API_AUTH_STRING',
+  'PREFECT_CLIENT_CUSTOM_HEADERS',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
@@ -246,6 +265,10 @@ export const loadConfig = (
       );
     }
   }
+  const flowRunSettings = parseFlowRunPrefectSettings(env[FLOW_RUN_PREFECT_SETTINGS_VARIABLE]);
+  issues.push(
+    ...flowRunSettings.issues.map((issue) => `${FLOW_RUN_PREFECT_SETTINGS_VARIABLE}: ${issue}`)
+  );
   if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
   const data = parsed.data;
   const templateEnvironment: Record<string, string> = {};
@@ -256,6 +279,7 @@ export const loadConfig = (
   return {
     prefectApiUrl: data.PREFECT_API_URL,
     prefectCredentials: credentialsOf(data),
+    prefectCustomHeaders: data.PREFECT_CLIENT_CUSTOM_HEADERS,
     prefectApiKeySecretArn: data.PREFECT_API_KEY_SECRET_ARN,
     prefectApiAuthStringSecretArn: data.PREFECT_API_AUTH_STRING_SECRET_ARN,
     workPools: data.PREFECT_WORK_POOLS,
@@ -269,6 +293,11 @@ export const loadConfig = (
     launchRetryDeadlineSeconds: data.LAUNCH_RETRY_DEADLINE_SECONDS,
     templateEnvAllowlist: data.TEMPLATE_ENV_ALLOWLIST,
     templateEnvironment,
+    prefectSettings: {
+      ...forwardedPrefectSettings(env),
+      PREFECT_API_URL: data.PREFECT_API_URL,
+      ...flowRunSettings.settings,
+    },
     awsRegion: data.AWS_REGION,
   };
 };

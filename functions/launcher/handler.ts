@@ -2,7 +2,8 @@
  * The launcher Lambda: SQS launch queue → one ECS task per claimed flow run. Thin by design: each
  * record goes to `processLaunchRecord` (parse, launch, schedule the retry); Powertools' batch
  * processor reports failed records as `batchItemFailures` (the event source mapping needs
- * `functionResponseType: ReportBatchItemFailures`).
+ * `functionResponseType: ReportBatchItemFailures`). The batch's `prefect.worker.submitted-flow-run`
+ * events go to Prefect in one `POST /events` after the records (best effort).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -50,10 +51,12 @@ export const createLauncherHandler = (
     return ready as Promise<ProcessLaunchRecordDeps>;
   };
   return async (event, context) => {
-    const resolved = await load();
+    const loaded = await load();
     // One processor per invocation: it holds the batch's state, and tests (or a bench) may invoke
-    // one handler concurrently.
+    // one handler concurrently. Likewise the worker events: one batch, one POST after the records.
     const processor = new BatchProcessor(EventType.SQS);
+    const workerEvents = loaded.workerEventPublisher?.batch();
+    const resolved = workerEvents ? { ...loaded, workerEvents } : loaded;
     try {
       return await processPartialResponse(
         event,
@@ -62,6 +65,8 @@ export const createLauncherHandler = (
         { ...(context ? { context } : {}), throwOnFullBatchFailure: false }
       );
     } finally {
+      // Never throws, and waits at most the publisher's budget: the launches are done already.
+      await workerEvents?.flush();
       if (resolved.metrics) flushMetrics(resolved.metrics);
     }
   };

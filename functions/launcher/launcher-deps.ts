@@ -11,7 +11,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../shared/config.ts';
 import { createEc2Api } from '../../shared/ecs/ec2-client.ts';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { createWorkerEventPublisher } from '../../shared/events/worker-event-publisher.ts';
 import { createTemplateLookups } from '../../shared/jobs/create-template-lookups.ts';
+import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configuration.ts';
 import { createLaunchCaches } from '../../shared/launch/launch-caches.ts';
 import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
 import { createLaunchPacer, withLaunchPacing } from '../../shared/launch/launch-pacer.ts';
@@ -38,6 +40,11 @@ export interface LauncherDepsOptions {
   clients?: Partial<LauncherClients>;
   /** For the Prefect client (tests: a `sleep` that does not wait). */
   prefectDeps?: PrefectClientFactoryDeps;
+  /**
+   * Send Prefect's worker events (`prefect.worker.submitted-flow-run`, one `POST /events` per SQS
+   * batch). Default true; false: none (tests that count requests per run without them).
+   */
+  workerEvents?: boolean;
   /**
    * The account-wide launch pacing (`readLaunchPacing(process.env)` in the Lambda): RunTask calls
    * are paced to this container's share of it, and throttled launches come back after seconds.
@@ -99,10 +106,24 @@ export const createLauncherDeps = async (
     createSecretsManagerReader(clients.secretsManager)
   );
   const prefect = createPrefectClient(
-    { apiUrl: config.prefectApiUrl, ...credentials, ...PREFECT_CLIENT_LIMITS },
+    {
+      apiUrl: config.prefectApiUrl,
+      ...credentials,
+      ...PREFECT_CLIENT_LIMITS,
+      headers: config.prefectCustomHeaders,
+    },
     options.prefectDeps
   );
   const ecs = createEcsClient(clients.ecs, { region });
+  const workerEventPublisher =
+    options.workerEvents === false
+      ? undefined
+      : createWorkerEventPublisher({
+          worker: { name: config.workerName, prefectVersion: DEFAULT_PREFECT_VERSION },
+          emitEvents: prefect.emitEvents,
+          logger: options.logger,
+          metrics: options.metrics,
+        });
   return {
     prefect,
     ecs: options.pacing
@@ -115,6 +136,7 @@ export const createLauncherDeps = async (
     caches: createLaunchCaches(),
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(workerEventPublisher ? { workerEventPublisher } : {}),
     settings: {
       prefectApiUrl: config.prefectApiUrl,
       workerName: config.workerName,
@@ -126,6 +148,7 @@ export const createLauncherDeps = async (
       retryDeadlineSeconds: config.launchRetryDeadlineSeconds,
       templateEnvironment: config.templateEnvironment,
       templateEnvAllowlist: config.templateEnvAllowlist,
+      prefectSettings: config.prefectSettings,
     },
   };
 };

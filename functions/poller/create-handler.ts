@@ -12,6 +12,7 @@
  * ~40 MB of logs (docs/deploy.md, "What it costs").
  */
 import type { Context } from 'aws-lambda';
+import type { WorkerStartedAnnouncer } from '../../shared/events/worker-started-announcer.ts';
 import {
   flushMetrics,
   MetricName,
@@ -52,6 +53,11 @@ export type HandlerLogger = PollLogger & { addContext?(context: Context): void }
 export interface PollerHandlerOptions {
   /** Publish PollDuration on every poll (`POLL_DURATION_METRIC`, for the dashboard). Default false. */
   pollDurationMetric?: boolean;
+  /**
+   * Announces `prefect.worker.started` after the container's first poll of each pool (its
+   * `observe`d client must be the deps' `prefect`). None: no worker events.
+   */
+  workerStarted?: Pick<WorkerStartedAnnouncer, 'announce'>;
 }
 
 /** Nothing happened: no run claimed, cancelled, stopped, re-enqueued or crashed, and no error. */
@@ -75,6 +81,8 @@ export const createPollerHandler =
       const started = performance.now();
       outcome = await runPoller(trigger, resolved);
       totals = summarizePoll(outcome.poll);
+      // Best effort and bounded: a cold container's first poll tells Prefect the worker started.
+      await options.workerStarted?.announce();
       if (metrics) {
         if (options.pollDurationMetric) recordPollDuration(metrics, performance.now() - started);
         recordCount(metrics, MetricName.RunsClaimed, totals.claimed);

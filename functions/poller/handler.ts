@@ -4,10 +4,17 @@
  * every invocation with one message listing all problems); the Prefect credentials are read from
  * Secrets Manager on the first invocation and kept for the container's life.
  */
+import { randomUUID } from 'node:crypto';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { createWorkerEventPublisher } from '../../shared/events/worker-event-publisher.ts';
+import {
+  createWorkerStartedAnnouncer,
+  type WorkerStartedAnnouncer,
+} from '../../shared/events/worker-started-announcer.ts';
+import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configuration.ts';
 import {
   createLogger,
   createMetrics,
@@ -27,17 +34,34 @@ const metrics = createMetrics();
 const sqs = new SQSClient({});
 const ecs = createEcsClient(new ECSClient({ maxAttempts: 4 }), { region: config.awsRegion });
 
+/** When this container started: its `prefect.worker.started` events say so. */
+const containerStartedAt = new Date();
+let started: WorkerStartedAnnouncer | undefined;
+
 let deps: Promise<PollerDeps> | undefined;
 const loadDeps = (): Promise<PollerDeps> => {
   deps ??= (async (): Promise<PollerDeps> => {
     const reader = createSecretsManagerReader(new SecretsManagerClient({}));
     const credentials = await resolvePrefectCredentials(config.prefectCredentials, reader);
-    return {
-      prefect: createPrefectClient({
-        apiUrl: config.prefectApiUrl,
-        ...credentials,
-        ...POLLER_PREFECT_TIMEOUTS,
+    const prefect = createPrefectClient({
+      apiUrl: config.prefectApiUrl,
+      ...credentials,
+      ...POLLER_PREFECT_TIMEOUTS,
+      headers: config.prefectCustomHeaders,
+    });
+    started = createWorkerStartedAnnouncer({
+      publisher: createWorkerEventPublisher({
+        worker: { name: config.workerName, prefectVersion: DEFAULT_PREFECT_VERSION },
+        emitEvents: prefect.emitEvents,
+        logger,
+        metrics,
       }),
+      // Unique per execution environment (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+      instance: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID(),
+      startedAt: containerStartedAt,
+    });
+    return {
+      prefect: started.observe(prefect),
       queue: createSqsQueueSender(sqs),
       ecs,
       options: pollOptionsFromConfig(config),
@@ -54,4 +78,5 @@ const loadDeps = (): Promise<PollerDeps> => {
 
 export const handler = createPollerHandler(loadDeps, logger, {
   pollDurationMetric: pollDurationMetricEnabled(process.env),
+  workerStarted: { announce: async () => (await started?.announce()) ?? { sent: 0, dropped: 0 } },
 });

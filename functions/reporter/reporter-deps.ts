@@ -9,6 +9,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../../shared/config.ts';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
+import { createWorkerEventPublisher } from '../../shared/events/worker-event-publisher.ts';
+import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configuration.ts';
 import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
 import { createPrefectClient, type PrefectClientFactoryDeps } from '../../shared/prefect/client.ts';
 import { createCloudWatchLogReader } from '../../shared/report/cloudwatch-log-reader.ts';
@@ -33,6 +35,11 @@ export interface ReporterDepsOptions {
   clients?: Partial<ReporterClients>;
   /** For the Prefect client (tests: a `sleep` that does not wait). */
   prefectDeps?: PrefectClientFactoryDeps;
+  /**
+   * Send Prefect's worker events (`prefect.worker.executed-flow-run` when a flow run's task
+   * STOPPED, one `POST /events`). Default true; false: none.
+   */
+  workerEvents?: boolean;
 }
 
 /** SDK attempts per call (its standard retry mode backs off on throttling and 5xx). */
@@ -78,15 +85,31 @@ export const createReporterDeps = async (
     config.prefectCredentials,
     createSecretsManagerReader(clients.secretsManager)
   );
+  const prefect = createPrefectClient(
+    {
+      apiUrl: config.prefectApiUrl,
+      ...credentials,
+      ...PREFECT_CLIENT_LIMITS,
+      headers: config.prefectCustomHeaders,
+    },
+    options.prefectDeps
+  );
   return {
-    prefect: createPrefectClient(
-      { apiUrl: config.prefectApiUrl, ...credentials, ...PREFECT_CLIENT_LIMITS },
-      options.prefectDeps
-    ),
+    prefect,
     ecs: createEcsClient(clients.ecs, { region }),
     logs: createCloudWatchLogReader(clients.logs),
     logger: options.logger,
     config: reporterConfig,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.workerEvents === false
+      ? {}
+      : {
+          workerEvents: createWorkerEventPublisher({
+            worker: { name: config.workerName, prefectVersion: DEFAULT_PREFECT_VERSION },
+            emitEvents: prefect.emitEvents,
+            logger: options.logger,
+            metrics: options.metrics,
+          }),
+        }),
   };
 };

@@ -90,7 +90,12 @@ export const createWebhookDeps = (
       .then(
         (credentials): PollDeps => ({
           prefect: createPrefectClient(
-            { apiUrl: config.prefectApiUrl, ...credentials, ...WEBHOOK_PREFECT_LIMITS },
+            {
+              apiUrl: config.prefectApiUrl,
+              ...credentials,
+              ...WEBHOOK_PREFECT_LIMITS,
+              headers: config.prefectCustomHeaders,
+            },
             options.prefectDeps
           ),
           queue: createSqsQueueSender(sqs),

@@ -86,6 +86,7 @@ const renderSettingsOf = (config: Config): RenderSettings => ({
   authStringSecretArn: config.prefectApiAuthStringSecretArn,
   templateEnvironment: config.templateEnvironment,
   templateEnvAllowlist: config.templateEnvAllowlist,
+  prefectSettings: config.prefectSettings,
 });
 
 /** The Prefect credential to call with, or why there is none. */
@@ -300,6 +301,7 @@ export const runDoctor = async (deps: DoctorDeps): Promise<DoctorReport> => {
       apiUrl: config.prefectApiUrl,
       ...(credentials.ok ? credentials.credentials : {}),
       ...DOCTOR_PREFECT_LIMITS,
+      headers: config.prefectCustomHeaders,
     });
     const rendered = await checkPrefect(
       config,

@@ -12,8 +12,18 @@ import { buildTemplateInputs, parseBaseJobTemplate } from './template-inputs.ts'
 import { memoizeTemplateLookups, type TemplateLookups } from './template-lookups.ts';
 import { validateJobConfiguration } from './validate-job-configuration.ts';
 
-/** Default `prefect.io/version` label: the Prefect major version whose worker behaviour we follow. */
-export const DEFAULT_PREFECT_VERSION = '3';
+/**
+ * Default `prefect.io/version` label. Prefect's worker writes its own `prefect.__version__`
+ * (`_base_flow_run_labels`, src/prefect/workers/base.py), the release of the Prefect that launched
+ * the task. Ours is the Prefect release whose worker we reproduce: the worker and prefect-aws ECS
+ * worker source we follow is PrefectHQ/prefect ce79dd3d (2026-08-21), 40 commits after the 3.8.3
+ * release with no change to `prepare_for_flow_run` nor `ecs_worker.py` in between, so the label
+ * reads as a 3.8.3 worker's would. Not the server's version (`GET /admin/version`): that names the
+ * server, not what launched the task, is absent on Prefect Cloud, and would cost a Prefect call.
+ * Raise it when we follow a newer release. The previous release wrote `"3"`: the label is an ECS
+ * task tag (RunTask `tags`), not part of the task definition, so changing it registers nothing.
+ */
+export const DEFAULT_PREFECT_VERSION = '3.8.3';
 
 /** What one flow run's job configuration is made from. */
 export interface ResolveJobConfigurationInput extends EnvironmentAccess {
@@ -34,8 +44,8 @@ export interface ResolveJobConfigurationInput extends EnvironmentAccess {
   prefectEnvironment: Readonly<Record<string, string>>;
   /**
    * The `prefect.io/version` label. Prefect's worker writes its own `prefect.__version__`; nothing
-   * reads it back (it is an informational ECS tag). Default `"3"`: we reproduce Prefect 3's worker,
-   * not a particular release. Pass the server's version (`readServerVersion()`) to record that.
+   * reads it back (it is an informational ECS tag). Default {@link DEFAULT_PREFECT_VERSION}: the
+   * Prefect release whose worker we reproduce.
    */
   prefectVersion?: string;
   /** The launcher's default execution role (`ECS_EXECUTION_ROLE_ARN`), when it has one. */

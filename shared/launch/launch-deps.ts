@@ -4,6 +4,7 @@
  */
 import type { Ec2Api } from '../ecs/ec2-api.ts';
 import type { EcsApi, EcsTaskControl } from '../ecs/ecs-api.ts';
+import type { WorkerEventBatch } from '../events/worker-event-publisher.ts';
 import type { TemplateLookups } from '../jobs/template-lookups.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import { describeError } from './classify-error.ts';
@@ -47,6 +48,12 @@ export interface LaunchSettings {
   /** Values `{{ $NAME }}` may read, and the names allowed. */
   templateEnvironment: Readonly<Record<string, string>>;
   templateEnvAllowlist: readonly string[];
+  /**
+   * The Prefect settings the containers inherit, as Prefect's worker passes its own
+   * (`Config.prefectSettings`; never the credentials). `PREFECT_API_URL` is `prefectApiUrl`
+   * whatever this says. None: only `PREFECT_API_URL`.
+   */
+  prefectSettings?: Readonly<Record<string, string>> | undefined;
 }
 
 /** I/O of `launchFlowRun`. */
@@ -63,6 +70,12 @@ export interface LaunchDeps {
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Where the attempt's `prefect.worker.submitted-flow-run` goes once its task started (the
+   * invocation's batch, sent in one `POST /events` after the batch, `launcher/handler.ts`). None:
+   * no worker events.
+   */
+  workerEvents?: Pick<WorkerEventBatch, 'worker' | 'add'> | undefined;
 }
 
 /** How a message was settled. */

@@ -5,6 +5,7 @@
  * Returns an outcome when the message is settled (SQS deletes it); throws when it should come back
  * later (a transient failure before the retry deadline, or a task whose pid is not recorded yet).
  */
+import { buildSubmittedFlowRunEvent } from '../events/worker-events.ts';
 import { isNotFound } from '../prefect/prefect-api-error.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { checkClaim } from './claim.ts';
@@ -61,7 +62,9 @@ const confirmClaim = async (
  * 7. read the run again: when it left PENDING meanwhile (cancelled, crashed, rescheduled), stop
  *    the task at once (`stopIfRunLeftPending`);
  * 8. record `infrastructure_pid` = `<cluster>::<taskArn>` and a log line naming the task and
- *    task-definition ARNs.
+ *    task-definition ARNs;
+ * 9. add the attempt's `prefect.worker.submitted-flow-run` to `deps.workerEvents` (sent by the
+ *    handler after the batch, best effort).
  *
  * Failures before the task starts: permanent ones (template, cluster, network, role, …) propose
  * CRASHED "Failed to submit flow run to infrastructure: …" at once and settle the message;
@@ -119,5 +122,24 @@ export const launchFlowRun = async (
     return settleFailure(error, message, deps, nowMs);
   }
   const stopped = await stopIfRunLeftPending(run, prepared, started, deps);
-  return recordLaunch(run, prepared, started, deps, stopped);
+  const outcome = await recordLaunch(run, prepared, started, deps, stopped);
+  // The attempt's task exists (and is now recorded): the worker submitted the run. A repeated
+  // delivery that finds its pid recorded ends `skipped` and adds nothing; one that comes back after
+  // a launcher died builds the same event again, with the same id (`flowRunEventId`).
+  if (deps.workerEvents && (outcome.status === 'launched' || outcome.status === 'stopped')) {
+    deps.workerEvents.add(
+      buildSubmittedFlowRunEvent({
+        worker: deps.workerEvents.worker,
+        objects: {
+          flowRun: run,
+          flow: prepared.flow,
+          deployment: prepared.deployment,
+          workPool: prepared.workPool,
+        },
+        attempt: message.transition_id,
+        occurred: (deps.now ?? (() => new Date()))(),
+      })
+    );
+  }
+  return outcome;
 };

@@ -6,9 +6,16 @@ import type { Deployment, Flow, FlowRun, WorkPool } from '../prefect/schemas.ts'
 import { WORK_POOL_TTL_MS } from './launch-caches.ts';
 import type { LaunchDeps } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
-import { type PreparedLaunch, renderJobConfiguration } from './render-launch-requests.ts';
+import {
+  type PreparedLaunch as RenderedLaunch,
+  renderJobConfiguration,
+} from './render-launch-requests.ts';
 
-export type { PreparedLaunch } from './render-launch-requests.ts';
+/** A rendered launch, with the flow and deployment it was made from (for the worker events). */
+export interface PreparedLaunch extends RenderedLaunch {
+  flow: Flow;
+  deployment: Deployment | null;
+}
 
 const FLOW_CACHE_LIMIT = 1000;
 
@@ -51,9 +58,10 @@ export const prepareLaunch = async (
     readFlow(run.flow_id, deps),
     readWorkPool(message.work_pool, deps, nowMs),
   ]);
-  return renderJobConfiguration(
+  const rendered = await renderJobConfiguration(
     { workPool, deployment, flow, flowRun: run },
     deps.settings,
     deps.templateLookups
   );
+  return { ...rendered, flow, deployment };
 };

@@ -20,6 +20,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { InvalidMessageError } from '../errors/invalid-message-error.ts';
 import { LaunchError } from '../errors/launch-error.ts';
+import type { WorkerEventPublisher } from '../events/worker-event-publisher.ts';
 import {
   CrashCause,
   MetricName,
@@ -61,6 +62,12 @@ export interface ProcessLaunchRecordDeps extends LaunchDeps {
   metrics?: Metrics;
   /** The deployed launch pacing, which sizes a throttled launch's redelivery; default: the defaults. */
   pacing?: LaunchPacing;
+  /**
+   * Sends the worker events: the handler opens one batch per invocation (`workerEvents`) and
+   * flushes it after the records, one `POST /events` for the batch's submitted-flow-run events.
+   * None: no worker events.
+   */
+  workerEventPublisher?: WorkerEventPublisher | undefined;
 }
 
 const DEFAULT_PACING: LaunchPacing = {

@@ -61,6 +61,7 @@ export type RenderSettings = Pick<
   | 'authStringSecretArn'
   | 'templateEnvironment'
   | 'templateEnvAllowlist'
+  | 'prefectSettings'
 >;
 
 /**
@@ -91,7 +92,7 @@ export const renderJobConfiguration = async (
       flow,
       flowRun,
       workerName: settings.workerName,
-      prefectEnvironment: { PREFECT_API_URL: settings.prefectApiUrl },
+      prefectEnvironment: { ...settings.prefectSettings, PREFECT_API_URL: settings.prefectApiUrl },
       environment: settings.templateEnvironment,
       allowedEnvironment: settings.templateEnvAllowlist,
       defaultExecutionRoleArn: settings.executionRoleArn,

@@ -291,7 +291,12 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
     createSecretsManagerReader(secretsSdk)
   );
   const pollerPrefect: PrefectClient = createPrefectClient(
-    { apiUrl: settings.prefectApiUrl, ...credentials, ...POLLER_PREFECT_TIMEOUTS },
+    {
+      apiUrl: settings.prefectApiUrl,
+      ...credentials,
+      ...POLLER_PREFECT_TIMEOUTS,
+      headers: settings.prefectCustomHeaders,
+    },
     options.prefectDeps
   );
   const pollerDeps: PollerDeps = {
@@ -334,7 +339,12 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
   // Adopting must not hold a stop up: its client gives up at once when the worker stops.
   const adoptAbort = new AbortController();
   const adoptPrefect = createPrefectClient(
-    { apiUrl: settings.prefectApiUrl, ...credentials, ...POLLER_PREFECT_TIMEOUTS },
+    {
+      apiUrl: settings.prefectApiUrl,
+      ...credentials,
+      ...POLLER_PREFECT_TIMEOUTS,
+      headers: settings.prefectCustomHeaders,
+    },
     abortable(adoptAbort.signal, options.prefectDeps)
   );
 

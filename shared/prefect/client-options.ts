@@ -1,4 +1,5 @@
-import { createRedactor, type Redactor } from './redact.ts';
+import { RESERVED_HEADER_NAMES, redactableHeaderValues } from './custom-headers.ts';
+import { createLearningRedactor, type Redactor } from './redact.ts';
 import { DEFAULT_USER_AGENT, SERVER_API_VERSION } from './version.ts';
 
 /** How to reach and authenticate against a Prefect 3 server or Prefect Cloud. */
@@ -30,10 +31,18 @@ export interface PrefectClientOptions {
   /** `User-Agent` header (default `prefect-ecs-serverless/<version> (+<url>)`). */
   userAgent?: string;
   /**
-   * Extra headers, e.g. for a proxy in front of a self-hosted server. They may not set
-   * `Authorization`, `User-Agent`, `Accept`, `Content-Type` or `X-PREFECT-API-VERSION`.
+   * Extra headers sent on every request (`PREFECT_CLIENT_CUSTOM_HEADERS`), e.g. for an access
+   * proxy in front of a self-hosted server. They may not set a header this client owns
+   * (`RESERVED_HEADER_NAMES`: `Authorization`, `User-Agent`, `Prefect-Csrf-*`, …). Values of 8+
+   * characters are redacted from errors and the log lines the client posts.
    */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Answer a server's CSRF protection (`PREFECT_SERVER_CSRF_PROTECTION_ENABLED`) with a token, as
+   * Prefect's client does (its `PREFECT_CLIENT_CSRF_SUPPORT_ENABLED`, default on). Default `true`;
+   * never used for Prefect Cloud, which has no CSRF protection. See `csrf-session.ts`.
+   */
+  csrfSupport?: boolean;
 }
 
 /** I/O the client takes from its caller; every member defaults to the platform's own. */
@@ -57,6 +66,10 @@ export interface ResolvedClientOptions {
   /** Headers sent on every request (Content-Type is added per request when there is a body). */
   headers: Readonly<Record<string, string>>;
   redact: Redactor;
+  /** Adds a secret learned later (a CSRF token) to `redact`. */
+  learnSecret?: (secret: string) => void;
+  /** Whether writes answer a server's CSRF protection (off for Prefect Cloud). */
+  csrf?: boolean;
 }
 
 /** Defaults for the numeric options. */
@@ -67,13 +80,7 @@ export const CLIENT_DEFAULTS = {
   deadlineMs: 300_000,
 } as const;
 
-const PROTECTED_HEADERS = new Set([
-  'authorization',
-  'user-agent',
-  'accept',
-  'content-type',
-  'x-prefect-api-version',
-]);
+const PROTECTED_HEADERS = RESERVED_HEADER_NAMES;
 
 // Control characters would make fetch throw a TypeError that quotes the header value.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is exactly what is rejected
@@ -126,6 +133,9 @@ export const resolveClientOptions = (options: PrefectClientOptions): ResolvedCli
     if (PROTECTED_HEADERS.has(name.toLowerCase())) {
       throw new TypeError(`Prefect client option headers may not set ${name}`);
     }
+    if (INVALID_HEADER_VALUE.test(value)) {
+      throw new TypeError(`Prefect client option headers: ${name} contains control characters`);
+    }
     headers[name] = value;
   }
   headers['X-PREFECT-API-VERSION'] = SERVER_API_VERSION;
@@ -137,6 +147,14 @@ export const resolveClientOptions = (options: PrefectClientOptions): ResolvedCli
   const basic = options.authString
     ? Buffer.from(options.authString, 'utf8').toString('base64')
     : undefined;
+  // The password alone too: a server or proxy might echo just that part.
+  const redactor = createLearningRedactor([
+    options.apiKey,
+    options.authString,
+    basic,
+    passwordOf(options.authString),
+    ...redactableHeaderValues(options.headers),
+  ]);
   return {
     baseUrl: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
     timeoutMs: nonNegative('timeoutMs', options.timeoutMs, CLIENT_DEFAULTS.timeoutMs),
@@ -146,12 +164,9 @@ export const resolveClientOptions = (options: PrefectClientOptions): ResolvedCli
     maxDelayMs: nonNegative('maxDelayMs', options.maxDelayMs, CLIENT_DEFAULTS.maxDelayMs),
     deadlineMs: nonNegative('deadlineMs', options.deadlineMs, CLIENT_DEFAULTS.deadlineMs),
     headers,
-    // The password alone too: a server or proxy might echo just that part.
-    redact: createRedactor([
-      options.apiKey,
-      options.authString,
-      basic,
-      passwordOf(options.authString),
-    ]),
+    redact: redactor.redact,
+    learnSecret: redactor.learn,
+    // Prefect's client never uses CSRF against Cloud (client/orchestration `enable_csrf_support`).
+    csrf: options.csrfSupport !== false && !url.hostname.endsWith('prefect.cloud'),
   };
 };

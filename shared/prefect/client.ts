@@ -10,6 +10,7 @@ import {
   createDeploymentFilterCalls,
   type DeploymentFilterCalls,
 } from './deployment-filter-calls.ts';
+import { createEventCalls, type EventCalls } from './event-calls.ts';
 import { createFlowRunCalls, type FlowRunCalls } from './flow-run-calls.ts';
 import { createHttpTransport } from './http.ts';
 import { createLogCalls, type LogCalls } from './log-calls.ts';
@@ -29,7 +30,8 @@ export type PrefectClient = ServerCalls &
   DeploymentFilterCalls &
   VariableCalls &
   BlockCalls &
-  LogCalls;
+  LogCalls &
+  EventCalls;
 
 /** I/O for {@link createPrefectClient}: the transport's plus the transition-id generator. */
 export interface PrefectClientFactoryDeps extends PrefectClientDeps {
@@ -42,8 +44,10 @@ export interface PrefectClientFactoryDeps extends PrefectClientDeps {
  *
  * Sends `X-PREFECT-API-VERSION: 0.8.4`, `Accept: application/json`, our own `User-Agent`, and
  * `Authorization` (`Basic` from `authString`, else `Bearer` from `apiKey`). Retries 408/429/502/503
- * and network failures with backoff (see `createHttpTransport`). Credentials never appear in
- * errors, nor in the log messages it posts.
+ * and network failures with backoff (see `createHttpTransport`). Answers a self-hosted server's CSRF
+ * protection with a token kept for the client's life (`csrf-session.ts`) and sends the custom
+ * `headers` (`PREFECT_CLIENT_CUSTOM_HEADERS`) on every request. Credentials, CSRF tokens and custom
+ * header values never appear in errors, nor in the log messages it posts.
  *
  * @example
  * const prefect = createPrefectClient({ apiUrl: 'http://localhost:4200/api' });
@@ -65,5 +69,6 @@ export const createPrefectClient = (
     ...createVariableCalls(http),
     ...createBlockCalls(http),
     ...createLogCalls(http, resolved.redact),
+    ...createEventCalls(http),
   };
 };

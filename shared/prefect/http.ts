@@ -1,5 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import type { PrefectClientDeps, ResolvedClientOptions } from './client-options.ts';
+import {
+  CSRF_CHECKED_METHODS,
+  CSRF_TOKEN_HEADER,
+  type CsrfSession,
+  createCsrfSession,
+  isCsrfRefusal,
+} from './csrf-session.ts';
+import { createCsrfTokenCall } from './csrf-token-call.ts';
 import { describeErrorBody, PrefectApiError, PrefectNotFoundError } from './prefect-api-error.ts';
 import { PrefectConnectionError } from './prefect-connection-error.ts';
 import type { PrefectCallContext } from './prefect-error.ts';
@@ -132,6 +141,10 @@ const buildUrl = (baseUrl: string, request: HttpRequest): string => {
  * times; `Retry-After` is honoured (1–1.2×), otherwise 2^n s ±20 % backoff, each wait capped by
  * `maxDelayMs`. Responses with `Prefect-Maintenance: true` are retried without counting, until
  * `deadlineMs` runs out. Everything else (other 4xx, 500, 504) fails at once.
+ *
+ * CSRF (`options.csrf`): a write refused with the server's CSRF 403 gets a token and is sent once
+ * more; later writes carry the token (see `csrf-session.ts`). The session lives as long as the
+ * transport, so a warm container keeps its token.
  */
 export const createHttpTransport = (
   options: ResolvedClientOptions,
@@ -142,6 +155,8 @@ export const createHttpTransport = (
   const random = deps.random ?? Math.random;
   const now = deps.now ?? Date.now;
   const { redact } = options;
+  // Assigned below, once `sendParsed` exists: the token request goes through this same transport.
+  let csrf: CsrfSession | undefined;
 
   const attemptOnce = async (
     url: string,
@@ -193,7 +208,16 @@ export const createHttpTransport = (
       body === undefined
         ? options.headers
         : { ...options.headers, 'Content-Type': 'application/json' };
-    const init: RequestInit = { method: request.method, headers, body, redirect: 'follow' };
+    const csrfChecked = csrf !== undefined && CSRF_CHECKED_METHODS.has(request.method);
+    let csrfHeaders = csrfChecked ? await csrf?.headersForWrite() : undefined;
+    let csrfResent = false;
+    const initWith = (extra: Readonly<Record<string, string>> | undefined): RequestInit => ({
+      method: request.method,
+      headers: extra === undefined ? headers : { ...headers, ...extra },
+      body,
+      redirect: 'follow',
+    });
+    let init = initWith(csrfHeaders);
     const started = now();
     let counted = 0;
     let sent = 0;
@@ -223,6 +247,19 @@ export const createHttpTransport = (
             body: parsed,
             attempts: sent,
           };
+        }
+        // The CSRF refusal comes from Prefect's CsrfMiddleware, which answers before the request
+        // reaches any route (server/api/middleware.py): nothing was processed, so sending the same
+        // request once more with a fresh token is safe even for `replay: false` state proposals.
+        // Once per call, without a wait and without counting as a retry.
+        if (csrfChecked && !csrfResent && isCsrfRefusal(response.status, attempt.text)) {
+          csrfResent = true;
+          const fresh = await csrf?.refresh(csrfHeaders?.[CSRF_TOKEN_HEADER]);
+          if (fresh !== undefined) {
+            csrfHeaders = fresh;
+            init = initWith(fresh);
+            continue;
+          }
         }
         if (!isRetryableStatus(response.status)) throw apiError(at, attempt, false);
         if (!isMaintenanceResponse(response.headers)) counted += 1;
@@ -263,6 +300,15 @@ export const createHttpTransport = (
       issues
     );
   };
+
+  if (options.csrf) {
+    csrf = createCsrfSession({
+      clientId: randomUUID(),
+      now,
+      fetchToken: createCsrfTokenCall({ sendParsed }),
+      learnSecret: options.learnSecret,
+    });
+  }
 
   return { send, sendParsed };
 };

@@ -21,3 +21,39 @@ export const createRedactor = (secrets: readonly (string | undefined)[]): Redact
   if (needles.length === 0) return (text) => text;
   return (text) => needles.reduce((out, needle) => out.split(needle).join(REDACTED), text);
 };
+
+/** A redactor that also covers secrets learned after it was built (the CSRF tokens). */
+export interface LearningRedactor {
+  readonly redact: Redactor;
+  /** Adds a secret; only the newest {@link LEARNED_SECRETS_KEPT} learned ones are kept. */
+  learn(secret: string): void;
+}
+
+/** Learned secrets kept: a token refreshed hourly in a warm container must not grow the list forever. */
+export const LEARNED_SECRETS_KEPT = 8;
+
+/**
+ * Builds a redactor over fixed secrets (the credentials) plus secrets learned later, such as the
+ * CSRF token fetched on the first write: a server or network library echoing the request headers
+ * back cannot leak it either.
+ *
+ * @example
+ * const redactor = createLearningRedactor(['pnu_secret']);
+ * redactor.learn('csrf-token-value');
+ * redactor.redact('token csrf-token-value'); // 'token [REDACTED]'
+ */
+export const createLearningRedactor = (
+  secrets: readonly (string | undefined)[]
+): LearningRedactor => {
+  const learned: string[] = [];
+  let current = createRedactor(secrets);
+  return {
+    redact: (text) => current(text),
+    learn: (secret) => {
+      if (secret === '' || learned.includes(secret)) return;
+      learned.push(secret);
+      if (learned.length > LEARNED_SECRETS_KEPT) learned.shift();
+      current = createRedactor([...secrets, ...learned]);
+    },
+  };
+};

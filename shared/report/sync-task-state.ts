@@ -9,6 +9,8 @@
  * the `POST /logs/` of a forwarded tail, plus one read of the state history when the run is past
  * its claim and the decision depends on which attempt the task belongs to (a crash, a cancel, a
  * task that is not the recorded one).
+ * A STOPPED task adds one `POST /events` (`prefect.worker.executed-flow-run`, best effort) when
+ * worker events are on.
  *
  * Errors: Prefect failures propagate (the handler fails and EventBridge/Lambda retry the event;
  * the transition id makes the retry safe), except a run that no longer exists. The log tail is best
@@ -18,6 +20,8 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { attemptOfRun, attemptOfTask } from '../ecs/attempt-marker.ts';
 import type { EcsApi, EcsTaskCleanup, EcsTaskControl } from '../ecs/ecs-api.ts';
 import { isRetryable } from '../errors/is-retryable.ts';
+import { executedFlowRunOfTask } from '../events/executed-flow-run-of-task.ts';
+import type { PublishResult, WorkerEventPublisher } from '../events/worker-event-publisher.ts';
 import {
   claimOfCurrentState,
   endedSinceClaim,
@@ -63,6 +67,11 @@ export interface SyncTaskStateDeps {
    * proposals are counted; the handler publishes them. None: not counted.
    */
   metrics?: Metrics;
+  /**
+   * Sends `prefect.worker.executed-flow-run` when a flow run's task STOPPED (best effort: never
+   * fails the report). None: no worker events.
+   */
+  workerEvents?: Pick<WorkerEventPublisher, 'worker' | 'publish'> | undefined;
 }
 
 /** What one event led to (also logged). */
@@ -76,6 +85,8 @@ export interface SyncOutcome {
   duplicate?: boolean;
   logTail?: LogTailResult;
   deregister?: DeregisterOutcome;
+  /** The executed-flow-run event of a STOPPED task, when worker events are on. */
+  workerEvents?: PublishResult;
 }
 
 /** An error for a log line: its name and message, scrubbed and bounded (AWS errors echo inputs). */
@@ -271,6 +282,25 @@ const deregister = async (
 };
 
 /**
+ * Every task of an attempt stops once: its `prefect.worker.executed-flow-run`, paired with the
+ * attempt's submitted event by the task's attempt marker (a redelivered STOPPED sends the same event
+ * id again, which the server ignores). Never throws.
+ */
+const publishExecuted = async (
+  event: TaskStateChangeEvent,
+  run: FlowRun,
+  events: NonNullable<SyncTaskStateDeps['workerEvents']>,
+  logger: LaunchLogger
+): Promise<PublishResult> => {
+  try {
+    return await events.publish([executedFlowRunOfTask(event, run, events.worker)]);
+  } catch (error) {
+    logger.warn('Could not build the executed-flow-run event', { error: errorField(error) });
+    return { sent: 0, dropped: 1 };
+  }
+};
+
+/**
  * Syncs one parsed event to Prefect and ECS.
  *
  * @example
@@ -305,15 +335,20 @@ export const syncTaskState = async (
   try {
     let outcome: SyncOutcome;
     let state = 'not found';
+    let lastRead = undefined as FlowRun | undefined;
     try {
       outcome = await readDecideApply(event, flowRunId, scoped, (run) => {
         state = runState(run);
+        lastRead = run;
       });
     } catch (error) {
       if (!isNotFound(error) || error.operation !== 'readFlowRun') throw error;
       outcome = { flowRunId, action: 'run-not-found', reason: 'the flow run no longer exists' };
     }
     if (detail.lastStatus === 'STOPPED') outcome.deregister = await deregister(event, scoped);
+    if (detail.lastStatus === 'STOPPED' && lastRead && deps.workerEvents) {
+      outcome.workerEvents = await publishExecuted(event, lastRead, deps.workerEvents, logger);
+    }
     logger.info('Reported an ECS task state change', {
       ecs_status: logField(detail.lastStatus),
       stop_code: logField(detail.stopCode),
@@ -324,6 +359,7 @@ export const syncTaskState = async (
       duplicate: outcome.duplicate,
       log_lines_forwarded: outcome.logTail?.lines,
       task_definition: outcome.deregister,
+      worker_events: outcome.workerEvents,
     });
     return outcome;
   } catch (error) {

@@ -59,7 +59,11 @@ import type {
   EcsTaskStateChangeEvent,
 } from '../standins/ecs/types.ts';
 import { type ActorOptions, engine, seed } from '../standins/prefect/actors.ts';
-import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import {
+  type PrefectStandin,
+  type PrefectStandinOptions,
+  startPrefectStandin,
+} from '../standins/prefect/server.ts';
 import { type SqsQueue, type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
 
 export const POOL = 'ecs-e2e';
@@ -237,6 +241,8 @@ export interface WorldOptions {
   prefectRetrySleep?: (ms: number) => Promise<void>;
   /** Multiplies the waits of the Lambdas' AWS SDK retries (default: the SDK's own retries). */
   awsRetryScale?: number;
+  /** A hardened Prefect server: CSRF protection and/or an access proxy's required headers. */
+  prefectStandin?: Pick<PrefectStandinOptions, 'csrfProtection' | 'requiredHeaders'>;
 }
 
 /** One AWS SDK call of a launcher container, as {@link LauncherContainerOptions} sees it. */
@@ -304,7 +310,7 @@ export interface EndToEndWorld {
  * CloudWatch, and builds the three handlers from the environment as the Lambdas do.
  */
 export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEndWorld> => {
-  const prefect = await startPrefectStandin({ apiKey: API_KEY });
+  const prefect = await startPrefectStandin({ apiKey: API_KEY, ...options.prefectStandin });
   const aws = await startAwsStandin({ region: REGION });
   const sqs = await startSqsStandin({
     region: REGION,
@@ -320,7 +326,18 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
   const launchQueue = sqs.queues.launch as SqsQueue;
   const tickQueue = sqs.queues.tick as SqsQueue;
   const secretArn = aws.secrets.putSecret('prefect-ecs-serverless/prefect-api-key', API_KEY);
-  const auth: ActorOptions = { headers: { authorization: `Bearer ${API_KEY}` } };
+  const auth: ActorOptions = {
+    headers: { authorization: `Bearer ${API_KEY}`, ...options.prefectStandin?.requiredHeaders },
+  };
+  if (options.prefectStandin?.csrfProtection) {
+    // The actors (seeds, user, engine) are one more client of a CSRF-protected server.
+    const answer = await fetch(`${prefect.apiUrl}/csrf-token?client=test-actors`, auth);
+    const { token } = (await answer.json()) as { token: string };
+    Object.assign(auth.headers ?? {}, {
+      'prefect-csrf-token': token,
+      'prefect-csrf-client': 'test-actors',
+    });
+  }
 
   const awsEndpoint = { region: REGION, endpoint: aws.url, credentials };
   /** The Lambdas' ECS and EC2 clients: 4 attempts, as deployed; waits scaled when asked. */
@@ -389,7 +406,12 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
   const pollerLogger = memoryLogger('poller', lines);
   const pollerDeps: PollerDeps = {
     prefect: createPrefectClient(
-      { apiUrl: pollerConfig.prefectApiUrl, ...pollerCredentials, ...POLLER_PREFECT_TIMEOUTS },
+      {
+        apiUrl: pollerConfig.prefectApiUrl,
+        ...pollerCredentials,
+        ...POLLER_PREFECT_TIMEOUTS,
+        headers: pollerConfig.prefectCustomHeaders,
+      },
       noWait
     ),
     queue: createSqsQueueSender(client(new SQSClient(sqsEndpoint))),

@@ -276,7 +276,7 @@ const expectedTags = (row: Case, c: Ctx, poolId: string): Tag[] =>
     Object.entries({
       'prefect.io/flow-run-id': c.run.id,
       'prefect.io/flow-run-name': c.run.name,
-      'prefect.io/version': '3',
+      'prefect.io/version': '3.8.3',
       'prefect.io/work-pool-name': c.pool,
       'prefect.io/work-pool-id': poolId,
       'prefect.io/worker-name': WORKER,

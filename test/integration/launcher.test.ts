@@ -598,8 +598,8 @@ describe('launcher: task definitions are registered by content', () => {
     // Steady state: RunTask only (the first run adds one Describe and one Register).
     expect(ecsCalls).toBe(100 + 2);
     // readFlowRun, readDeployment, labels (no poller wrote them here), readFlowRun after RunTask,
-    // updateFlowRun, logs (+ flow and pool once).
-    expect(prefectCalls).toBe(100 * 6 + 2);
+    // updateFlowRun, logs (+ flow and pool once), and one POST /events per batch of 10.
+    expect(prefectCalls).toBe(100 * 6 + 2 + 10);
     console.info(
       `100 runs: ${registrations} registration(s), ${ecsCalls} ECS calls, ${prefectCalls} Prefect calls`
     );
@@ -759,7 +759,7 @@ describe('launcher: failures', () => {
 });
 
 describe('launcher: per-run requests', () => {
-  it('makes five Prefect calls per run in steady state (the poller labelled the claim)', async () => {
+  it('makes five Prefect calls per run in steady state (the poller labelled the claim), plus one POST /events per batch', async () => {
     // Prepare
     const { handler } = await createLauncher();
     const deployment = await seedDeployment();
@@ -786,6 +786,7 @@ describe('launcher: per-run requests', () => {
       `GET /flow_runs/${run.id}`, // after RunTask: did the run leave PENDING meanwhile?
       `PATCH /flow_runs/${run.id}`,
       'POST /logs/',
+      'POST /events', // the batch's worker events (here a batch of one), after its launches
     ]);
     // the poller's claim and labels, then the launcher's four calls naming the run
     expect(prefectRequestsFor(run.id)).toHaveLength(6);

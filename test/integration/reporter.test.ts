@@ -112,6 +112,8 @@ const startReporter = async (
       logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
       clients: { ecs, secretsManager, logs: () => logs },
       prefectDeps: { sleep: async () => {} },
+      // These tests count the state calls per event; worker-events.test.ts covers the events.
+      workerEvents: false,
     }
   );
   const handler = createReporterHandler(deps);

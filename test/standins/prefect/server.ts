@@ -2,8 +2,8 @@
  * A local stand-in for a Prefect 3.8.3 server, over real HTTP (`node:http`, no framework), strict
  * where the real server is strict: request bodies and query parameters are validated against the
  * server's own OpenAPI document, unknown routes and methods answer 404/405, errors have the real
- * shapes. Each request goes through: record → injected fault → auth → route → API-version header
- * → validation → handler.
+ * shapes. Each request goes through: record → injected fault → access proxy (`requiredHeaders`) →
+ * CSRF (`csrfProtection`) → auth → route → API-version header → validation → handler.
  *
  * @example
  * const prefect = await startPrefectStandin({ now: () => clock });
@@ -12,8 +12,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkAccessProxy } from './access-proxy.ts';
 import { checkApiVersion } from './api-version.ts';
 import { isAuthorized, UNAUTHORIZED_BODY } from './auth.ts';
+import { type CsrfProtection, createCsrfProtection } from './csrf.ts';
 import { createFaults, type FaultRule } from './faults.ts';
 import {
   HttpError,
@@ -28,6 +30,7 @@ import { createRouter, type RouteResponse } from './router.ts';
 import { blockRoutes } from './routes/blocks.ts';
 import { deploymentFilterRoutes } from './routes/deployment-filter.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { eventRoutes } from './routes/events.ts';
 import { flowRunStateRoutes } from './routes/flow-run-states.ts';
 import { flowRunRoutes } from './routes/flow-runs.ts';
 import { flowRoutes } from './routes/flows.ts';
@@ -36,7 +39,7 @@ import { variableAndLogRoutes } from './routes/variables-and-logs.ts';
 import { workPoolRoutes } from './routes/work-pools.ts';
 import { workQueueRoutes } from './routes/work-queues.ts';
 import { workerRoutes } from './routes/workers.ts';
-import { createStore, type LogRecord, type Store } from './store.ts';
+import { createStore, type EventRecord, type LogRecord, type Store } from './store.ts';
 
 export type { FaultRequest, FaultRule } from './faults.ts';
 
@@ -51,6 +54,15 @@ export interface PrefectStandinOptions {
   apiKey?: string;
   /** Injectable clock for heartbeat, status, scheduling and timestamps. */
   now?: () => Date;
+  /**
+   * `PREFECT_SERVER_CSRF_PROTECTION_ENABLED=true`: writes need a token from `GET /csrf-token`
+   * (403 otherwise, see csrf.ts). Off (the default): `/csrf-token` answers 422.
+   */
+  csrfProtection?: boolean;
+  /** `PREFECT_SERVER_CSRF_TOKEN_EXPIRATION` in ms (default 1 h), by the stand-in's clock. */
+  csrfTokenExpirationMs?: number;
+  /** An access proxy in front: every request needs these headers (401 without, 403 if wrong). */
+  requiredHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface RecordedRequest {
@@ -81,6 +93,10 @@ export interface PrefectStandin {
   faults: { inject(rule: FaultRule): void; clear(): void };
   /** Every log line received by `POST /logs/`, oldest first. */
   readonly logs: readonly LogRecord[];
+  /** Every event received by `POST /events`, oldest first, once per id (as the server keeps them). */
+  readonly events: readonly EventRecord[];
+  /** The CSRF state when started with `csrfProtection`. */
+  csrf: CsrfProtection | undefined;
   close(): Promise<void>;
 }
 
@@ -96,11 +112,13 @@ const route = createRouter([
   ...flowRunStateRoutes,
   ...blockRoutes,
   ...variableAndLogRoutes,
+  ...eventRoutes,
 ]);
 
 interface Dispatch {
   store: Store;
   options: PrefectStandinOptions;
+  csrf: CsrfProtection | undefined;
   method: string;
   apiPath: string | undefined;
   url: URL;
@@ -111,12 +129,16 @@ interface Dispatch {
 const dispatch = ({
   store,
   options,
+  csrf,
   method,
   apiPath,
   url,
   request,
   text,
 }: Dispatch): RouteResponse => {
+  checkAccessProxy(options.requiredHeaders, request.headers);
+  // Prefect adds CsrfMiddleware to the outer app, outside the API's auth middleware.
+  csrf?.check(method, request.headers);
   if (apiPath === undefined) throw routeNotFound();
   const authorization = request.headers.authorization;
   if (!isAuthorized(options, method, apiPath, authorization)) {
@@ -161,6 +183,7 @@ const dispatch = ({
     ...validateRequestBody(match.specPath, method, { present, value: body }),
   ];
   if (issues.length > 0) throw requestValidationError(issues, body);
+  if (csrf && match.specPath === '/csrf-token') return csrf.issue(String(query.values.client));
 
   return match.route.handle({
     store,
@@ -199,6 +222,12 @@ export const startPrefectStandin = async (
   const store = createStore(options.now);
   const faults = createFaults();
   const requests: RecordedRequest[] = [];
+  const csrf = options.csrfProtection
+    ? createCsrfProtection({
+        now: options.now ?? (() => new Date()),
+        expirationMs: options.csrfTokenExpirationMs,
+      })
+    : undefined;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const raw = await readBody(request);
@@ -246,7 +275,7 @@ export const startPrefectStandin = async (
     }
 
     try {
-      const result = dispatch({ store, options, method, apiPath, url, request, text });
+      const result = dispatch({ store, options, csrf, method, apiPath, url, request, text });
       if (fault) {
         recorded.handledStatus = result.status;
         await failAnswer(fault);
@@ -293,6 +322,10 @@ export const startPrefectStandin = async (
     get logs() {
       return store.logs;
     },
+    get events() {
+      return store.events;
+    },
+    csrf,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -182,6 +182,19 @@ export interface LogRecord {
   task_run_id: string | null;
 }
 
+/** An event received by `POST /events` (the server's `ReceivedEvent`), once per id. */
+export interface EventRecord {
+  id: string;
+  occurred: string;
+  event: string;
+  resource: Record<string, string>;
+  related: Record<string, string>[];
+  payload: Record<string, unknown>;
+  follows: string | null;
+  /** When the stand-in received it. */
+  received: string;
+}
+
 /**
  * A deployment concurrency lease (`state_details.deployment_concurrency_lease_id`). It expires
  * `grace_period_seconds` after the PENDING transition that took it unless the run reaches RUNNING
@@ -209,6 +222,8 @@ export interface Store {
   readonly variables: Map<string, VariableRecord>;
   readonly logs: LogRecord[];
   readonly leases: Map<string, LeaseRecord>;
+  /** Events received by `POST /events`, oldest first, one per id. */
+  readonly events: EventRecord[];
 }
 
 /** A new, empty store reading time from `now`. */
@@ -226,6 +241,7 @@ export const createStore = (now: () => Date = () => new Date()): Store => ({
   variables: new Map(),
   logs: [],
   leases: new Map(),
+  events: [],
 });
 
 /** A fresh object id. */

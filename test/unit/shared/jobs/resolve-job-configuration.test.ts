@@ -44,7 +44,7 @@ const resolve = (overrides: Partial<ResolveJobConfigurationInput> = {}, data: Lo
 const baseLabels = {
   'prefect.io/flow-run-id': IDS.run,
   'prefect.io/flow-run-name': 'crimson-otter',
-  'prefect.io/version': '3',
+  'prefect.io/version': '3.8.3',
   'prefect.io/work-pool-name': 'ecs-serverless',
   'prefect.io/work-pool-id': IDS.pool,
   'prefect.io/worker-name': 'ecs-serverless-lambda',
