@@ -17,7 +17,17 @@ import { CONTENT_HASH_TAG_KEY } from './task-definition-hash.ts';
 export interface MemoEntry {
   hash: string;
   arn: string;
+  /** The flow run it was registered for, when registered with `registeredFor`. */
+  registeredFor?: string | undefined;
 }
+
+/**
+ * Tag of a revision registered for one flow run's auto-deregister (`registeredFor`): the run id. A
+ * delivery of the same run that finds the revision again (its first RunTask failed and the message
+ * came back) still counts it as registered for the run, so its task carries the deregister tag and
+ * the reporter deregisters the revision when the task stops; any other run reusing it does not.
+ */
+export const REGISTERED_FOR_TAG_KEY = 'prefect-ecs-serverless.registered-for';
 
 /** Warm-container memory of the task definitions in use; one per container (module scope). */
 export interface TaskDefinitionMemo {
@@ -66,6 +76,11 @@ export interface EnsureTaskDefinitionInput {
   taskDefinition: RegisterTaskDefinitionInput;
   /** `hashTaskDefinition(taskDefinition)`. */
   hash: string;
+  /**
+   * The flow run id, when the run asks to deregister the revision it registers
+   * (auto_deregister_task_definition): see {@link REGISTERED_FOR_TAG_KEY}.
+   */
+  registeredFor?: string | undefined;
 }
 
 /** The revision to run. */
@@ -134,19 +149,33 @@ const ensureFamily = async (
 
   const reuse = (described: DescribedTaskDefinition): EnsuredTaskDefinition => {
     const arn = described.taskDefinition.taskDefinitionArn;
-    memo.set(family, { hash: input.hash, arn });
-    return { arn, registered: false };
+    const registeredFor = described.tags.find((tag) => tag.key === REGISTERED_FOR_TAG_KEY)?.value;
+    memo.set(family, { hash: input.hash, arn, registeredFor });
+    return {
+      arn,
+      registered: input.registeredFor !== undefined && registeredFor === input.registeredFor,
+    };
   };
 
   const latest = await ecs.describeTaskDefinition(family, { includeTags: true });
   if (matches(latest, input.hash, hashTagKey)) return reuse(latest);
 
-  const request = withHashTag(input.taskDefinition, hashTagKey, input.hash);
+  const tagged = withHashTag(input.taskDefinition, hashTagKey, input.hash);
+  const request =
+    input.registeredFor === undefined
+      ? tagged
+      : {
+          ...tagged,
+          tags: [
+            ...(tagged.tags ?? []),
+            { key: REGISTERED_FOR_TAG_KEY, value: input.registeredFor },
+          ],
+        };
   for (let attempt = 1; ; attempt++) {
     try {
       const registered = await ecs.registerTaskDefinition(request);
       const arn = registered.taskDefinition.taskDefinitionArn;
-      memo.set(family, { hash: input.hash, arn });
+      memo.set(family, { hash: input.hash, arn, registeredFor: input.registeredFor });
       return { arn, registered: true };
     } catch (error) {
       if (!isConcurrentRegistration(error)) throw error;
@@ -192,7 +221,13 @@ export const ensureTaskDefinition = async (
     throw new LaunchError('The rendered task definition has no family.', false);
   }
   const remembered = deps.memo.get(family);
-  if (remembered?.hash === input.hash) return { arn: remembered.arn, registered: false };
+  if (remembered?.hash === input.hash) {
+    return {
+      arn: remembered.arn,
+      registered:
+        input.registeredFor !== undefined && remembered.registeredFor === input.registeredFor,
+    };
+  }
 
   const key = `${family}\u0000${input.hash}`;
   const inflight = deps.memo.inflight.get(key);

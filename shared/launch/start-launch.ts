@@ -131,7 +131,14 @@ export const startLaunch = async (
   for (let attempt = 1; ; attempt++) {
     const ensured = built
       ? await ensureTaskDefinition(
-          { taskDefinition: built, hash: hashTaskDefinition(built) },
+          {
+            taskDefinition: built,
+            hash: hashTaskDefinition(built),
+            // A redelivery of this run finds the revision it registered: still "registered".
+            ...(configuration.auto_deregister_task_definition
+              ? { registeredFor: context.flowRunId }
+              : {}),
+          },
           {
             ecs: deps.ecs,
             memo: deps.caches.taskDefinitions,

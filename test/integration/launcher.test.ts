@@ -25,6 +25,7 @@ import { createLauncherHandler, type LauncherHandler } from '../../functions/lau
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { claimClientToken } from '../../shared/ecs/client-token.ts';
+import { DEREGISTER_TAG_KEY } from '../../shared/ecs/ecs-tags.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { claimLabels } from '../../shared/poll/run-labels.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
@@ -634,6 +635,38 @@ describe('launcher: failures', () => {
       retry_in_seconds: expect.any(Number),
     });
   });
+
+  it.each([
+    ['the same warm container', false],
+    ['a new container', true],
+  ])(
+    "keeps an auto-deregister run's registration when its redelivery reaches %s",
+    async (_, fresh) => {
+      // Prepare: the run registers its own revision, then its first RunTask fails
+      const first = await createLauncher();
+      const deployment = await seedDeployment({ auto_deregister_task_definition: true });
+      const { run, body } = await claimedRun(deployment.id);
+      const messages = await enqueue([body]);
+      aws.ecs.failNextRunTask('RESOURCE:MEMORY');
+      const failed = await invoke(first.handler, messages);
+      const registrations = aws.callsTo('RegisterTaskDefinition').length;
+      // Act: the redelivery finds the revision again (memo, or DescribeTaskDefinition)
+      const second = fresh ? await createLauncher() : first;
+      const response = await invoke(second.handler, await redeliver(messages));
+      // Another run of the deployment reuses that revision
+      const other = await claimedRun(deployment.id);
+      await invoke(second.handler, await enqueue([other.body]));
+      // Assess: one registration; the run's task asks the reporter to deregister it, the other's not
+      expect(failed.failed).toHaveLength(1);
+      expect(response.failed).toEqual([]);
+      expect(aws.callsTo('RegisterTaskDefinition')).toHaveLength(registrations);
+      expect(tasksOf(run.id)).toHaveLength(1);
+      expect(tasksOf(run.id)[0]?.tags).toContainEqual({ key: DEREGISTER_TAG_KEY, value: 'true' });
+      expect(tasksOf(other.run.id)[0]?.tags?.map((tag) => tag.key)).not.toContain(
+        DEREGISTER_TAG_KEY
+      );
+    }
+  );
 
   it('treats RESOURCE:MEMORY as retryable', async () => {
     // Prepare
