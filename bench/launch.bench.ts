@@ -28,7 +28,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { createLauncherHandler } from '../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../functions/launcher/launcher-deps.ts';
 import { DEFAULT_WORKER_NAME, loadConfig } from '../shared/config.ts';
@@ -37,6 +37,7 @@ import { claimLabels } from '../shared/poll/run-labels.ts';
 import { startAwsStandin } from '../test/standins/ecs/server.ts';
 import { labelFlowRun, proposeState, seed } from '../test/standins/prefect/actors.ts';
 import { startPrefectStandin } from '../test/standins/prefect/server.ts';
+import { sqsRecord } from '../test/standins/sqs/esm-record.ts';
 import { startSqsStandin } from '../test/standins/sqs/server.ts';
 
 const RUNS = 1_000;
@@ -71,24 +72,6 @@ const inParallel = async <T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 };
-
-const toRecord = (message: Message, queueArn: string): SQSRecord => ({
-  messageId: message.MessageId ?? '',
-  receiptHandle: message.ReceiptHandle ?? '',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-    SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-    SenderId: message.Attributes?.SenderId ?? 'AIDABENCH',
-    ApproximateFirstReceiveTimestamp:
-      message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: queueArn,
-  awsRegion: 'us-east-1',
-});
 
 /** Counts the launcher's JSON log lines and keeps them off the terminal while `work` runs. */
 const withSwallowedLogs = async <T>(
@@ -236,7 +219,7 @@ export const runLaunchBenchmark = async (): Promise<Record<string, number | stri
       events.push({
         Records: bodies
           .slice(start, start + BATCH)
-          .map((body) => toRecord(received.get(body) as Message, queue.arn)),
+          .map((body) => sqsRecord(received.get(body) as Message, queue)),
       });
     }
 

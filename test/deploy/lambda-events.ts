@@ -4,8 +4,7 @@
  * Gateway HTTP API (payload format 2.0) request. Plain data, usable from tests and benches.
  */
 import { randomUUID } from 'node:crypto';
-import type { Message } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 const ACCOUNT = '123456789012';
 
@@ -22,37 +21,8 @@ export const scheduledEvent = (region: string, ruleName: string) => ({
   detail: {},
 });
 
-/**
- * The record Lambda's event source mapping builds from a received message
- * (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "Example standard queue message
- * event"): received with `MessageSystemAttributeNames: ['All']`, its attributes as strings.
- */
-export const sqsRecord = (message: Message, queue: { arn: string }, region: string): SQSRecord => {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? '',
-      SenderId: attributes.SenderId ?? '',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? '',
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queue.arn,
-    awsRegion: region,
-  };
-};
-
-/** The batch the mapping invokes the function with. */
-export const sqsEvent = (
-  messages: readonly Message[],
-  queue: { arn: string },
-  region: string
-): SQSEvent => ({ Records: messages.map((message) => sqsRecord(message, queue, region)) });
+/** The SQS event source mapping's records and batches (one home: test/standins/sqs/esm-record.ts). */
+export { sqsEvent, sqsRecord } from '../standins/sqs/esm-record.ts';
 
 /**
  * `POST <path>` on the HTTP API's `$default` stage, as API Gateway hands it to the integration

@@ -27,6 +27,7 @@ import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import { type ActorOptions, proposeState, seed } from '../standins/prefect/actors.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
 
 const API_KEY = 'pnu_launcher-settings-key';
@@ -140,22 +141,8 @@ const claimedRun = async (jobVariables: Record<string, unknown> = {}) => {
   return { run, message };
 };
 
-const toRecord = (message: Message): SQSRecord => ({
-  messageId: message.MessageId ?? '',
-  receiptHandle: message.ReceiptHandle ?? '',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: String(Date.now()),
-    SenderId: 'AIDATEST',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: sqsStandin.queues.launch?.arn ?? '',
-  awsRegion: 'us-east-1',
-});
+const toRecord = (message: Message): SQSRecord =>
+  sqsRecord(message, { arn: sqsStandin.queues.launch?.arn ?? '' });
 
 /** Launches the run through the handler; returns its RunTask input and registered definition. */
 const launch = async (handler: LauncherHandler, jobVariables: Record<string, unknown> = {}) => {

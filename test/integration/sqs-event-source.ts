@@ -9,11 +9,11 @@
  */
 import {
   DeleteMessageBatchCommand,
-  type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 
 /** One container's handler. */
 export type SqsBatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -40,24 +40,6 @@ export interface SqsEventSource {
   /** Stops polling and waits for the invocations under way. */
   stop(): Promise<void>;
 }
-
-const toRecord = (message: Message, queueArn: string): SQSRecord => ({
-  messageId: message.MessageId ?? '',
-  receiptHandle: message.ReceiptHandle ?? '',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-    SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-    SenderId: message.Attributes?.SenderId ?? 'AIDAESM',
-    ApproximateFirstReceiveTimestamp:
-      message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: queueArn,
-  awsRegion: 'us-east-1',
-});
 
 /**
  * Starts the pollers.
@@ -89,7 +71,7 @@ export const startSqsEventSource = async (
       stats.invocations += 1;
       stats.records += Messages.length;
       const response = await handler({
-        Records: Messages.map((message) => toRecord(message, options.queueArn)),
+        Records: Messages.map((message) => sqsRecord(message, { arn: options.queueArn })),
       });
       const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
       stats.failedRecords += failed.size;
