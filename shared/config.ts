@@ -6,6 +6,7 @@
  */
 
 import * as z from 'zod';
+import { ROLE_ARN } from './aws/aws-credentials-settings.ts';
 import { DEFAULT_PREFECT_IMAGE } from './ecs/task-definition.ts';
 import { ConfigError } from './errors/config-error.ts';
 import {
@@ -69,6 +70,12 @@ export interface Config {
    * `FLOW_RUN_PREFECT_SETTINGS` (the `prefectSettings` stack parameter) winning.
    */
   prefectSettings: Readonly<Record<string, string>>;
+  /**
+   * `ASSUME_ROLE_ARNS`: the roles a pool's `aws_credentials.assume_role_arn` may name (the stack
+   * grants `sts:AssumeRole` on exactly these). Undefined when the variable is unset (local runs:
+   * IAM decides); `[]` when set and empty (no role may be assumed).
+   */
+  assumeRoleArns: readonly string[] | undefined;
   awsRegion: string;
 }
 
@@ -155,6 +162,14 @@ const EnvSchema = z.object({
       .max(7 * 24 * 3600, 'must be at most 604800 (7 days)')
       .default(DEFAULT_LAUNCH_RETRY_DEADLINE_SECONDS)
   ),
+  ASSUME_ROLE_ARNS: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? undefined : commaList(value)))
+    .refine(
+      (arns) => arns === undefined || arns.every((arn) => ROLE_ARN.test(arn)),
+      'must be comma-separated IAM role ARNs (arn:aws:iam::<account id>:role/<name>)'
+    ),
   TEMPLATE_ENV_ALLOWLIST: optionalString
     .transform(commaList)
     .refine(
@@ -298,6 +313,7 @@ export const loadConfig = (
       PREFECT_API_URL: data.PREFECT_API_URL,
       ...flowRunSettings.settings,
     },
+    assumeRoleArns: data.ASSUME_ROLE_ARNS,
     awsRegion: data.AWS_REGION,
   };
 };

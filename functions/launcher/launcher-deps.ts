@@ -8,12 +8,16 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { createAssumeRole } from '../../shared/aws/assume-role.ts';
+import { createAwsScopes } from '../../shared/aws/aws-scopes.ts';
+import { sdkClientOptionsOf } from '../../shared/aws/sdk-client-options.ts';
 import type { Config } from '../../shared/config.ts';
 import { createEc2Api } from '../../shared/ecs/ec2-client.ts';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
 import { createWorkerEventPublisher } from '../../shared/events/worker-event-publisher.ts';
 import { createTemplateLookups } from '../../shared/jobs/create-template-lookups.ts';
 import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configuration.ts';
+import type { LaunchAwsClients } from '../../shared/launch/launch-aws.ts';
 import { createLaunchCaches } from '../../shared/launch/launch-caches.ts';
 import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
 import { createLaunchPacer, withLaunchPacing } from '../../shared/launch/launch-pacer.ts';
@@ -114,7 +118,38 @@ export const createLauncherDeps = async (
     },
     options.prefectDeps
   );
-  const ecs = createEcsClient(clients.ecs, { region });
+  const pace = <T extends ReturnType<typeof createEcsClient>>(ecs: T) =>
+    options.pacing ? withLaunchPacing(ecs, createLaunchPacer(containerShare(options.pacing))) : ecs;
+  const ecs = pace(createEcsClient(clients.ecs, { region }));
+  const ec2 = createEc2Api(clients.ec2);
+  const caches = createLaunchCaches();
+  // Each pool's aws_credentials: its own clients, caches and RunTask pacing (each account has its
+  // own ECS rate limits), created at its first launch and kept while the container is warm.
+  const aws = createAwsScopes<LaunchAwsClients>({
+    homeRegion: region,
+    homeCredentials: () => clients.ecs.config.credentials(),
+    allowedRoleArns: config.assumeRoleArns,
+    assumeRole: createAssumeRole({ region }),
+    home: { ecs, ec2, caches },
+    build: (scope) => {
+      const scoped = createLaunchCaches();
+      return {
+        ecs: pace(
+          createEcsClient(new ECSClient(sdkClientOptionsOf(scope, LAUNCHER_ECS_RETRY)), {
+            region: scope.region,
+          })
+        ),
+        ec2: createEc2Api(
+          new EC2Client(sdkClientOptionsOf(scope, { maxAttempts: AWS_MAX_ATTEMPTS }))
+        ),
+        caches: {
+          taskDefinitions: scoped.taskDefinitions,
+          givenTaskDefinitions: scoped.givenTaskDefinitions,
+          network: scoped.network,
+        },
+      };
+    },
+  });
   const workerEventPublisher =
     options.workerEvents === false
       ? undefined
@@ -126,14 +161,13 @@ export const createLauncherDeps = async (
         });
   return {
     prefect,
-    ecs: options.pacing
-      ? withLaunchPacing(ecs, createLaunchPacer(containerShare(options.pacing)))
-      : ecs,
+    ecs,
     ...(options.pacing ? { pacing: options.pacing } : {}),
-    ec2: createEc2Api(clients.ec2),
+    ec2,
+    aws,
     queue: createSqsQueue(clients.sqs, config.launchQueueUrl),
     templateLookups: createTemplateLookups(prefect),
-    caches: createLaunchCaches(),
+    caches,
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(workerEventPublisher ? { workerEventPublisher } : {}),

@@ -20,6 +20,7 @@ import {
   createMetrics,
   pollDurationMetricEnabled,
 } from '../../shared/observability.ts';
+import { createPollAws } from '../../shared/poll/poll-aws.ts';
 import { loadPollerConfig, pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
 import type { PollerDeps } from '../../shared/poll/run-poller.ts';
 import { createPrefectClient } from '../../shared/prefect/client.ts';
@@ -32,7 +33,8 @@ const config = loadPollerConfig(process.env);
 const logger = createLogger('poller');
 const metrics = createMetrics();
 const sqs = new SQSClient({});
-const ecs = createEcsClient(new ECSClient({ maxAttempts: 4 }), { region: config.awsRegion });
+const ecsClient = new ECSClient({ maxAttempts: 4 });
+const ecs = createEcsClient(ecsClient, { region: config.awsRegion });
 
 /** When this container started: its `prefect.worker.started` events say so. */
 const containerStartedAt = new Date();
@@ -64,6 +66,13 @@ const loadDeps = (): Promise<PollerDeps> => {
       prefect: started.observe(prefect),
       queue: createSqsQueueSender(sqs),
       ecs,
+      ecsForRun: createPollAws({
+        config,
+        prefect,
+        logger,
+        home: ecs,
+        homeCredentials: () => ecsClient.config.credentials(),
+      }),
       options: pollOptionsFromConfig(config),
       logger,
       metrics,

@@ -14,6 +14,7 @@ import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configura
 import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
 import { createPrefectClient, type PrefectClientFactoryDeps } from '../../shared/prefect/client.ts';
 import { createCloudWatchLogReader } from '../../shared/report/cloudwatch-log-reader.ts';
+import { createReporterAws } from '../../shared/report/reporter-aws.ts';
 import type { ReporterConfig } from '../../shared/report/reporter-config.ts';
 import type { SyncTaskStateDeps } from '../../shared/report/sync-task-state.ts';
 import { resolvePrefectCredentials } from '../../shared/secrets/prefect-credentials.ts';
@@ -94,10 +95,20 @@ export const createReporterDeps = async (
     },
     options.prefectDeps
   );
+  const ecs = createEcsClient(clients.ecs, { region });
+  const logs = createCloudWatchLogReader(clients.logs);
+  const awsForRun = createReporterAws({
+    config,
+    prefect,
+    logger: options.logger,
+    home: { ecs, logs },
+    homeCredentials: () => clients.ecs.config.credentials(),
+  });
   return {
     prefect,
-    ecs: createEcsClient(clients.ecs, { region }),
-    logs: createCloudWatchLogReader(clients.logs),
+    ecs,
+    logs,
+    awsForRun,
     logger: options.logger,
     config: reporterConfig,
     ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -132,3 +132,49 @@ export const resolveJobConfiguration = async (
     warnings: [...new Set([...applied.warnings, ...prepared.warnings])],
   };
 };
+
+/** What {@link resolveAwsCredentialsValue} needs: the objects that decide a run's job variables. */
+export type ResolveAwsCredentialsInput = Pick<
+  ResolveJobConfigurationInput,
+  'workPool' | 'deployment' | 'environment' | 'allowedEnvironment'
+> & { flowRun: Pick<FlowRun, 'job_variables'> };
+
+/**
+ * The run's `job_configuration.aws_credentials` alone, templated exactly as
+ * {@link resolveJobConfiguration} templates it (job variables of the pool, deployment and run,
+ * then blocks, then variables): for the reporter and the sweeps, which need the run's AWS
+ * credentials but not its task definition. `undefined` when the template has no such key.
+ *
+ * @example
+ * await resolveAwsCredentialsValue({ workPool, deployment, flowRun, environment: {}, allowedEnvironment: [] }, { lookups });
+ * // { assume_role_arn: 'arn:aws:iam::210987654321:role/prefect', region_name: 'eu-west-1', … }
+ */
+export const resolveAwsCredentialsValue = async (
+  input: ResolveAwsCredentialsInput,
+  deps: ResolveJobConfigurationDeps
+): Promise<unknown> => {
+  const template = parseBaseJobTemplate(input.workPool.base_job_template, input.workPool.name);
+  if (!Object.hasOwn(template.job_configuration, 'aws_credentials')) return undefined;
+  const jobVariables = mergeJobVariables(
+    input.deployment?.job_variables ?? {},
+    input.flowRun.job_variables
+  );
+  const only = {
+    ...template,
+    job_configuration: { aws_credentials: template.job_configuration.aws_credentials },
+  };
+  const { jobConfiguration, values } = buildTemplateInputs(only as typeof template, jobVariables);
+  const access: EnvironmentAccess = {
+    environment: input.environment,
+    allowedEnvironment: input.allowedEnvironment,
+  };
+  const path = ['job_configuration'];
+  const applied = applyValues(jobConfiguration, values, { ...access, path });
+  const lookups = memoizeTemplateLookups(deps.lookups);
+  const withBlocks = await resolveBlockReferences(applied.value, lookups, {
+    path,
+    originOf: placeholderOrigin(values),
+  });
+  const populated = await resolveVariables(withBlocks, lookups);
+  return isJsonObject(populated) ? populated.aws_credentials : undefined;
+};

@@ -8,6 +8,7 @@ import type { WorkerEventBatch } from '../events/worker-event-publisher.ts';
 import type { TemplateLookups } from '../jobs/template-lookups.ts';
 import type { PrefectClient } from '../prefect/client.ts';
 import { describeError } from './classify-error.ts';
+import type { LaunchAwsScopes } from './launch-aws.ts';
 import type { LaunchCaches } from './launch-caches.ts';
 import type { LaunchLogger } from './launch-logger.ts';
 import type { LaunchedTask } from './start-task.ts';
@@ -65,6 +66,12 @@ export interface LaunchDeps {
   /** Prefect variables and blocks for templates (`createTemplateLookups(prefect)`). */
   templateLookups: TemplateLookups;
   caches: LaunchCaches;
+  /**
+   * The clients of each work pool's `aws_credentials` (`launch-aws.ts`); `ecs`, `ec2` and the AWS
+   * caches above are its home scope. None: every run uses those (a run whose pool sets
+   * `aws_credentials` is then CRASHED, never launched in the wrong account).
+   */
+  aws?: LaunchAwsScopes | undefined;
   settings: LaunchSettings;
   logger: LaunchLogger;
   now?: () => Date;

@@ -10,6 +10,7 @@ import { isNotFound } from '../prefect/prefect-api-error.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { checkClaim } from './claim.ts';
 import { claimOfCurrentState, latestClaim } from './current-claim.ts';
+import { depsForRun } from './launch-aws.ts';
 import type { LaunchDeps, LaunchOutcome } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
 import { type PreparedLaunch, prepareLaunch } from './prepare-launch.ts';
@@ -106,14 +107,16 @@ export const launchFlowRun = async (
 
   let prepared: PreparedLaunch;
   let started: Awaited<ReturnType<typeof startLaunch>>;
+  let runDeps: LaunchDeps;
   try {
     const deployment = await readDeploymentOrCancel(run, deps);
     if (deployment !== null && 'cancelled' in deployment) {
       return { status: 'cancelled', reason: deployment.cancelled };
     }
     prepared = await prepareLaunch(run, deployment, message, deps, nowMs);
+    runDeps = await depsForRun(prepared, deps);
     await labelAttempt(run, prepared.workPool, message, deps);
-    started = await startLaunch(prepared, message, deps, confirmed.claimedAt);
+    started = await startLaunch(prepared, message, runDeps, confirmed.claimedAt);
   } catch (error) {
     if (error instanceof AttemptAlreadyLaunchedError) {
       deps.logger.warn('Not launching', { reason: error.message });
@@ -121,8 +124,8 @@ export const launchFlowRun = async (
     }
     return settleFailure(error, message, deps, nowMs);
   }
-  const stopped = await stopIfRunLeftPending(run, prepared, started, deps);
-  const outcome = await recordLaunch(run, prepared, started, deps, stopped);
+  const stopped = await stopIfRunLeftPending(run, prepared, started, runDeps);
+  const outcome = await recordLaunch(run, prepared, started, runDeps, stopped);
   // The attempt's task exists (and is now recorded): the worker submitted the run. A repeated
   // delivery that finds its pid recorded ends `skipped` and adds nothing; one that comes back after
   // a launcher died builds the same event again, with the same id (`flowRunEventId`).

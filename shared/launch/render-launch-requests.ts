@@ -9,6 +9,8 @@
  */
 
 import type { AwsVpcConfiguration, NetworkConfiguration } from '@aws-sdk/client-ecs';
+import { describeAwsCredentials } from '../aws/aws-credentials-settings.ts';
+import { awsTargetOf, type RunAwsTarget, taskDefinitionOptionsFor } from '../aws/run-aws-target.ts';
 import { ATTEMPT_VARIABLE } from '../ecs/attempt-marker.ts';
 import type { Ec2Api } from '../ecs/ec2-api.ts';
 import type { RegisterTaskDefinitionInput, RunTaskInput } from '../ecs/ecs-api.ts';
@@ -47,6 +49,8 @@ export interface PreparedLaunch {
   context: FlowRunContext;
   warnings: string[];
   workPool: WorkPool;
+  /** Where the run's AWS calls go (`aws_credentials`, else the functions' own credentials). */
+  aws: RunAwsTarget;
 }
 
 /** The launcher settings rendering and building read. */
@@ -99,7 +103,10 @@ export const renderJobConfiguration = async (
     },
     { lookups }
   );
+  const aws = awsTargetOf(resolved.configuration, settings.region);
+  const ignored = aws.settings?.ignored ?? [];
   return {
+    aws,
     configuration: resolved.configuration,
     context: {
       flowRunId: flowRun.id,
@@ -107,24 +114,33 @@ export const renderJobConfiguration = async (
       deploymentId: flowRun.deployment_id,
       workPoolName: workPool.name,
     },
-    warnings: resolved.warnings,
+    warnings: [
+      ...resolved.warnings,
+      ...(ignored.length > 0
+        ? [`aws_credentials: these fields have no effect here: ${ignored.join('; ')}.`]
+        : []),
+    ],
     workPool,
   };
 };
 
 /** The options `buildTaskDefinition` gets from the launcher's settings. */
-export const taskDefinitionOptionsOf = (settings: RenderSettings): TaskDefinitionOptions => ({
-  region: settings.region,
-  defaultImage: settings.defaultImage,
-  executionRoleArn: settings.executionRoleArn,
-  apiKeySecretArn: settings.apiKeySecretArn,
-  authStringSecretArn: settings.authStringSecretArn,
-});
+export const taskDefinitionOptionsOf = (
+  settings: RenderSettings,
+  prepared: Pick<PreparedLaunch, 'aws' | 'configuration'>
+): { options: TaskDefinitionOptions; warnings: string[] } =>
+  taskDefinitionOptionsFor(
+    {
+      region: settings.region,
+      defaultImage: settings.defaultImage,
+      executionRoleArn: settings.executionRoleArn,
+      apiKeySecretArn: settings.apiKeySecretArn,
+      authStringSecretArn: settings.authStringSecretArn,
+    },
+    prepared.aws,
+    prepared.configuration
+  );
 
-/**
- * The RegisterTaskDefinition input as the registry sends it: the built definition with its content
- * hash as a tag (`task-definition-registry.ts`), replacing any tag of the same key.
- */
 const withContentHashTag = (
   input: RegisterTaskDefinitionInput,
   hash: string
@@ -149,6 +165,8 @@ export interface RenderedLaunchRequests {
   warnings: string[];
   /** What differs from the launch because AWS was not asked. */
   notes: string[];
+  /** Where the launch's AWS calls go: credentials (never a secret), role, region, ignored fields. */
+  aws: { region: string; account: string | undefined; credentials: string[] };
 }
 
 /** Thrown by the EC2 port `render` gives the network resolver: a call means "discovered at launch". */
@@ -261,7 +279,9 @@ export const renderLaunchRequests = async (
     taskDefinition = assumedGivenTaskDefinition(givenArn, configuration, notes);
     taskDefinitionArn = givenArn;
   } else {
-    const built = buildTaskDefinition(configuration, context, taskDefinitionOptionsOf(settings));
+    const defaults = taskDefinitionOptionsOf(settings, prepared);
+    warnings.push(...defaults.warnings);
+    const built = buildTaskDefinition(configuration, context, defaults.options);
     const hash = hashTaskDefinition(built);
     registerTaskDefinition = withContentHashTag(built, hash);
     taskDefinition = built as TaskDefinitionFacts;
@@ -298,7 +318,17 @@ export const renderLaunchRequests = async (
       `tags: ${DEREGISTER_TAG_KEY} is set only when the launch registers the revision (auto_deregister_task_definition); a run that reuses one has no such tag.`
     );
   }
-  return { registerTaskDefinition, runTask: request.input, warnings: unique(warnings), notes };
+  return {
+    registerTaskDefinition,
+    runTask: request.input,
+    warnings: unique(warnings),
+    notes,
+    aws: {
+      region: prepared.aws.region,
+      account: prepared.aws.account,
+      credentials: describeAwsCredentials(prepared.aws.settings, settings.region),
+    },
+  };
 };
 
 const unique = (items: readonly string[]): string[] => [...new Set(items)];

@@ -24,6 +24,7 @@ import { ignoredTaskDefinitionWarning } from './ignored-task-definition-warning.
 import type { LaunchDeps, LaunchSettings } from './launch-deps.ts';
 import type { LaunchMessage } from './launch-message.ts';
 import type { PreparedLaunch } from './prepare-launch.ts';
+import { taskDefinitionOptionsOf } from './render-launch-requests.ts';
 import { type LaunchedTask, startTaskOnce } from './start-task.ts';
 
 /** The started task, and the task definition it runs. */
@@ -113,13 +114,9 @@ export const startLaunch = async (
     const ignored = ignoredTaskDefinitionWarning(givenArn, configuration.task_definition);
     if (ignored) warnings.push(ignored);
   } else {
-    built = buildTaskDefinition(configuration, context, {
-      region: settings.region,
-      defaultImage: settings.defaultImage,
-      executionRoleArn: settings.executionRoleArn,
-      apiKeySecretArn: settings.apiKeySecretArn,
-      authStringSecretArn: settings.authStringSecretArn,
-    });
+    const defaults = taskDefinitionOptionsOf(settings, prepared);
+    warnings.push(...defaults.warnings);
+    built = buildTaskDefinition(configuration, context, defaults.options);
     taskDefinition = built as TaskDefinitionFacts;
     family = built.family;
   }

@@ -29,7 +29,7 @@ import { type CancelledTaskAction, decideCancelledTask } from './cancelled-task-
 import { listPoolRuns } from './list-pool-runs.ts';
 import { liveTasksOfRun } from './live-tasks-of-run.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
-import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
+import { describeError, type PollEcs, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
 
 /**
@@ -44,45 +44,58 @@ const describeRunTasks = async (
   deps: ResolvedPollDeps,
   result: PoolPollResult
 ): Promise<Map<string, TaskSighting>> => {
-  const byCluster = new Map<string, { runId: string; taskArn: string }[]>();
+  // Grouped by the runs' ECS clients (their pools' aws_credentials), then by cluster.
+  const byScope = new Map<PollEcs, Map<string, { runId: string; taskArn: string }[]>>();
   for (const run of runs) {
     const pid = taskOf(run);
     if (!pid) continue;
+    let ecs: PollEcs;
+    try {
+      ecs = await deps.ecsForRun(run);
+    } catch (error) {
+      const message = `Could not reach the AWS account of ${which} run ${run.id}: ${describeError(error)}`;
+      result.errors.push({ stage: 'cancel', flowRunId: run.id, message });
+      deps.logger.error(message, { pool: poolName, flow_run_id: run.id });
+      continue;
+    }
+    const byCluster = byScope.get(ecs) ?? new Map<string, { runId: string; taskArn: string }[]>();
+    byScope.set(ecs, byCluster);
     const group = byCluster.get(pid.cluster) ?? [];
     group.push({ runId: run.id, taskArn: pid.taskArn });
     byCluster.set(pid.cluster, group);
   }
   const sightings = new Map<string, TaskSighting>();
-  for (const [cluster, group] of byCluster) {
-    try {
-      const answer = await deps.ecs.describeTasks(
-        cluster,
-        group.map(({ taskArn }) => taskArn)
-      );
-      const tasks = new Map(answer.tasks.map((task) => [task.taskArn, task]));
-      const failures = new Map(answer.failures.map((failure) => [failure.arn, failure.reason]));
-      for (const { runId, taskArn } of group) {
-        const task = tasks.get(taskArn);
-        if (task) {
-          sightings.set(runId, {
-            kind: 'found',
-            lastStatus: task.lastStatus,
-            desiredStatus: task.desiredStatus,
-          });
-        } else if (failures.get(taskArn) === 'MISSING') sightings.set(runId, { kind: 'missing' });
-        else sightings.set(runId, { kind: 'unknown' });
+  for (const [ecs, byCluster] of byScope)
+    for (const [cluster, group] of byCluster) {
+      try {
+        const answer = await ecs.describeTasks(
+          cluster,
+          group.map(({ taskArn }) => taskArn)
+        );
+        const tasks = new Map(answer.tasks.map((task) => [task.taskArn, task]));
+        const failures = new Map(answer.failures.map((failure) => [failure.arn, failure.reason]));
+        for (const { runId, taskArn } of group) {
+          const task = tasks.get(taskArn);
+          if (task) {
+            sightings.set(runId, {
+              kind: 'found',
+              lastStatus: task.lastStatus,
+              desiredStatus: task.desiredStatus,
+            });
+          } else if (failures.get(taskArn) === 'MISSING') sightings.set(runId, { kind: 'missing' });
+          else sightings.set(runId, { kind: 'unknown' });
+        }
+      } catch (error) {
+        if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
+          // No cluster, no task.
+          for (const { runId } of group) sightings.set(runId, { kind: 'missing' });
+          continue;
+        }
+        const message = `Could not describe the tasks of ${which} runs on cluster ${cluster}: ${describeError(error)}`;
+        result.errors.push({ stage: 'cancel', message });
+        deps.logger.error(message, { pool: poolName, cluster });
       }
-    } catch (error) {
-      if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
-        // No cluster, no task.
-        for (const { runId } of group) sightings.set(runId, { kind: 'missing' });
-        continue;
-      }
-      const message = `Could not describe the tasks of ${which} runs on cluster ${cluster}: ${describeError(error)}`;
-      result.errors.push({ stage: 'cancel', message });
-      deps.logger.error(message, { pool: poolName, cluster });
     }
-  }
   return sightings;
 };
 
@@ -110,7 +123,7 @@ const carryOut = async (
     return false;
   }
   if (action.kind === 'stop-then-cancel') {
-    const stopped = await deps.ecs.stopTask(
+    const stopped = await (await deps.ecsForRun(current)).stopTask(
       action.pid.cluster,
       action.pid.taskArn,
       `Prefect flow run ${run.id} was cancelled before it started (prefect-ecs-serverless)`
@@ -126,7 +139,7 @@ const carryOut = async (
     // flight, or whose pid write failed, is found through ECS and stopped before CANCELLED.
     const live = await liveTasksOfRun(current, deps);
     for (const task of live) {
-      await deps.ecs.stopTask(
+      await (await deps.ecsForRun(current)).stopTask(
         task.cluster,
         task.taskArn,
         `Prefect flow run ${run.id} was cancelled (prefect-ecs-serverless)`
@@ -212,7 +225,8 @@ const stopTaskOfCancelledRun = async (
   result: PoolPollResult
 ): Promise<boolean> => {
   const log = { pool: poolName, flow_run_id: run.id, task_arn: action.pid.taskArn };
-  const stopped = await deps.ecs.stopTask(action.pid.cluster, action.pid.taskArn, action.reason);
+  const ecs = await deps.ecsForRun(run);
+  const stopped = await ecs.stopTask(action.pid.cluster, action.pid.taskArn, action.reason);
   if (!stopped) {
     deps.logger.info('Task of a cancelled run already gone', log);
     return false;

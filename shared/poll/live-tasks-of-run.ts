@@ -50,12 +50,16 @@ export interface RunTask {
  */
 export const liveTasksOfRun = async (
   run: FlowRun,
-  deps: Pick<ResolvedPollDeps, 'prefect'> & { ecs: Pick<EcsApi, 'listLiveTasksStartedBy'> }
+  deps: Pick<ResolvedPollDeps, 'prefect'> & {
+    ecs: Pick<EcsApi, 'listLiveTasksStartedBy'>;
+    ecsForRun?: (run: FlowRun) => Promise<Pick<EcsApi, 'listLiveTasksStartedBy'>>;
+  }
 ): Promise<RunTask[]> => {
   const found: RunTask[] = [];
+  const ecs = deps.ecsForRun ? await deps.ecsForRun(run) : deps.ecs;
   for (const cluster of await clustersOf(run, deps)) {
     try {
-      const live = await deps.ecs.listLiveTasksStartedBy(cluster, startedByForFlowRun(run.id));
+      const live = await ecs.listLiveTasksStartedBy(cluster, startedByForFlowRun(run.id));
       for (const task of live) found.push({ cluster, taskArn: task.taskArn });
     } catch (error) {
       // No cluster, no task.

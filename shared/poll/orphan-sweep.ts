@@ -18,7 +18,7 @@ import { type Claim, enqueueLaunches } from './enqueue-launches.ts';
 import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { classifyOrphan, type OrphanDecision, type PidTask } from './orphan-decision.ts';
-import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
+import { describeError, type PollEcs, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
 import { requeueLabels } from './run-labels.ts';
 
@@ -109,46 +109,59 @@ const describePidTasks = async (
   deps: ResolvedPollDeps,
   result: PoolPollResult
 ): Promise<Map<string, PidTask>> => {
-  const byCluster = new Map<string, { runId: string; taskArn: string }[]>();
+  // Grouped by the runs' ECS clients (their pools' aws_credentials), then by cluster.
+  const byScope = new Map<PollEcs, Map<string, { runId: string; taskArn: string }[]>>();
   for (const { run, decision } of items) {
     if (decision.kind !== 'check-task') continue;
+    let ecs: PollEcs;
+    try {
+      ecs = await deps.ecsForRun(run);
+    } catch (error) {
+      const message = `Could not reach the AWS account of claimed run ${run.id}: ${describeError(error)}`;
+      result.errors.push({ stage: 'orphan', flowRunId: run.id, message });
+      deps.logger.error(message, { pool: poolName, flow_run_id: run.id });
+      continue;
+    }
+    const byCluster = byScope.get(ecs) ?? new Map<string, { runId: string; taskArn: string }[]>();
+    byScope.set(ecs, byCluster);
     const group = byCluster.get(decision.pid.cluster) ?? [];
     group.push({ runId: run.id, taskArn: decision.pid.taskArn });
     byCluster.set(decision.pid.cluster, group);
   }
   const found = new Map<string, PidTask>();
-  for (const [cluster, group] of byCluster) {
-    try {
-      const answer = await deps.ecs.describeTasks(
-        cluster,
-        group.map(({ taskArn }) => taskArn)
-      );
-      const tasks = new Map(answer.tasks.map((task) => [task.taskArn, task]));
-      const missing = new Set(
-        answer.failures.filter((failure) => failure.reason === 'MISSING').map((f) => f.arn)
-      );
-      for (const { runId, taskArn } of group) {
-        const task = tasks.get(taskArn);
-        if (task) {
-          found.set(runId, {
-            createdAt: task.createdAt,
-            attempt: task.attempt,
-            lastStatus: task.lastStatus,
-            stopCode: task.stopCode,
-            stoppedReason: task.stoppedReason,
-          });
-        } else if (missing.has(taskArn)) found.set(runId, 'missing');
+  for (const [ecs, byCluster] of byScope)
+    for (const [cluster, group] of byCluster) {
+      try {
+        const answer = await ecs.describeTasks(
+          cluster,
+          group.map(({ taskArn }) => taskArn)
+        );
+        const tasks = new Map(answer.tasks.map((task) => [task.taskArn, task]));
+        const missing = new Set(
+          answer.failures.filter((failure) => failure.reason === 'MISSING').map((f) => f.arn)
+        );
+        for (const { runId, taskArn } of group) {
+          const task = tasks.get(taskArn);
+          if (task) {
+            found.set(runId, {
+              createdAt: task.createdAt,
+              attempt: task.attempt,
+              lastStatus: task.lastStatus,
+              stopCode: task.stopCode,
+              stoppedReason: task.stoppedReason,
+            });
+          } else if (missing.has(taskArn)) found.set(runId, 'missing');
+        }
+      } catch (error) {
+        if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
+          for (const { runId } of group) found.set(runId, 'missing');
+          continue;
+        }
+        const message = `Could not describe the tasks of claimed runs on cluster ${cluster}: ${describeError(error)}`;
+        result.errors.push({ stage: 'orphan', message });
+        deps.logger.error(message, { pool: poolName, cluster });
       }
-    } catch (error) {
-      if (error instanceof EcsApiError && error.code === 'ClusterNotFoundException') {
-        for (const { runId } of group) found.set(runId, 'missing');
-        continue;
-      }
-      const message = `Could not describe the tasks of claimed runs on cluster ${cluster}: ${describeError(error)}`;
-      result.errors.push({ stage: 'orphan', message });
-      deps.logger.error(message, { pool: poolName, cluster });
     }
-  }
   return found;
 };
 

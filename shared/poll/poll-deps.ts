@@ -4,6 +4,7 @@
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { EcsApi, EcsTaskControl } from '../ecs/ecs-api.ts';
+import type { FlowRun } from '../prefect/schemas.ts';
 
 /** The ECS calls of the sweeps: DescribeTasks, StopTask, and ListTasks by a run's `startedBy`. */
 export type PollEcs = EcsTaskControl & Pick<EcsApi, 'listLiveTasksStartedBy'>;
@@ -71,6 +72,11 @@ export interface PollDeps {
   queue: QueueSender;
   /** StopTask and DescribeTasks for the cancellation sweep (CANCELLING and recently CANCELLED runs). */
   ecs: PollEcs;
+  /**
+   * The ECS client of a run's own AWS credentials (its pool's `aws_credentials`,
+   * `shared/poll/poll-aws.ts`), for the sweeps. None: `ecs` for every run.
+   */
+  ecsForRun?: (run: FlowRun) => Promise<PollEcs>;
   options: PollOptions;
   logger: PollLogger;
   /** The clock (default: the system's). */
@@ -89,6 +95,7 @@ export interface ResolvedPollDeps {
   prefect: PollPrefect;
   queue: QueueSender;
   ecs: PollEcs;
+  ecsForRun: (run: FlowRun) => Promise<PollEcs>;
   options: Required<PollOptions>;
   logger: PollLogger;
   now: () => Date;
@@ -106,6 +113,7 @@ export const resolvePollDeps = (deps: PollDeps): ResolvedPollDeps => ({
   prefect: deps.prefect,
   queue: deps.queue,
   ecs: deps.ecs,
+  ecsForRun: deps.ecsForRun ?? (async () => deps.ecs),
   logger: deps.logger,
   now: deps.now ?? (() => new Date()),
   randomUUID: deps.randomUUID ?? (() => globalThis.crypto.randomUUID()),

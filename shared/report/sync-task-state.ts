@@ -72,7 +72,24 @@ export interface SyncTaskStateDeps {
    * fails the report). None: no worker events.
    */
   workerEvents?: Pick<WorkerEventPublisher, 'worker' | 'publish'> | undefined;
+  /**
+   * The ECS and CloudWatch Logs clients for the run's own AWS credentials (its pool's
+   * `aws_credentials`, `reporter-deps.ts`), in the event's region; `run` undefined when the run is
+   * gone. None: `ecs` and `logs` above for every run.
+   */
+  awsForRun?: (
+    run: FlowRun | undefined,
+    event: TaskStateChangeEvent
+  ) => Promise<Pick<SyncTaskStateDeps, 'ecs' | 'logs'>>;
 }
+
+/** `deps` with the AWS clients of `run` (see `SyncTaskStateDeps.awsForRun`). */
+const withRunAws = async (
+  run: FlowRun | undefined,
+  event: TaskStateChangeEvent,
+  deps: SyncTaskStateDeps
+): Promise<SyncTaskStateDeps> =>
+  deps.awsForRun ? { ...deps, ...(await deps.awsForRun(run, event)) } : deps;
 
 /** What one event led to (also logged). */
 export interface SyncOutcome {
@@ -163,7 +180,7 @@ const apply = async (
     return outcome;
   }
   if (action.kind === 'stop-task') {
-    await deps.ecs.stopTask(
+    await (await withRunAws(run, event, deps)).ecs.stopTask(
       event.detail.clusterArn,
       event.detail.taskArn,
       `Prefect flow run ${flowRunId} is CANCELLED (prefect-ecs-serverless)`
@@ -210,7 +227,12 @@ const apply = async (
   }
   if (result.status === 'ACCEPT' && action.forwardLogTail && deps.config.logTailLines > 0) {
     try {
-      outcome.logTail = await forwardLogTail(event, flowRunId, deps, deps.config.logTailLines);
+      outcome.logTail = await forwardLogTail(
+        event,
+        flowRunId,
+        await withRunAws(run, event, deps),
+        deps.config.logTailLines
+      );
     } catch (error) {
       deps.logger.warn('Could not forward the task’s log tail to Prefect', {
         error: errorField(error),
@@ -267,10 +289,11 @@ const defaultSleep = (ms: number): Promise<void> =>
 
 const deregister = async (
   event: TaskStateChangeEvent,
+  run: FlowRun | undefined,
   deps: SyncTaskStateDeps
 ): Promise<DeregisterOutcome | undefined> => {
   try {
-    return await deregisterIfTagged(event, deps.ecs);
+    return await deregisterIfTagged(event, (await withRunAws(run, event, deps)).ecs);
   } catch (error) {
     if (isRetryable(error)) throw error;
     deps.logger.warn('Could not deregister the task definition', {
@@ -345,7 +368,9 @@ export const syncTaskState = async (
       if (!isNotFound(error) || error.operation !== 'readFlowRun') throw error;
       outcome = { flowRunId, action: 'run-not-found', reason: 'the flow run no longer exists' };
     }
-    if (detail.lastStatus === 'STOPPED') outcome.deregister = await deregister(event, scoped);
+    if (detail.lastStatus === 'STOPPED') {
+      outcome.deregister = await deregister(event, lastRead, scoped);
+    }
     if (detail.lastStatus === 'STOPPED' && lastRead && deps.workerEvents) {
       outcome.workerEvents = await publishExecuted(event, lastRead, deps.workerEvents, logger);
     }

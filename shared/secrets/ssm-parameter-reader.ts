@@ -11,9 +11,12 @@
  * (its key policy lets the account's principals decrypt through SSM); with a customer managed key,
  * `kms:Decrypt` on it (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html).
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 import * as z from 'zod';
+import {
+  type AwsCredentials,
+  awsEndpointOf,
+  sendSignedRequest,
+} from '../aws/signed-aws-request.ts';
 import { SecretReadError } from './secret-read-error.ts';
 import type { SecretReader } from './secret-reader.ts';
 
@@ -23,12 +26,7 @@ export const SSM_PARAMETER_ARN = /^arn:(aws[a-z-]*):ssm:([a-z0-9-]+):(\d{12}):pa
 /** Whether `secretId` names an SSM parameter (by ARN) rather than a Secrets Manager secret. */
 export const isSsmParameterArn = (secretId: string): boolean => SSM_PARAMETER_ARN.test(secretId);
 
-/** AWS credentials, as the SDK clients' `config.credentials()` gives them. */
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string | undefined;
-}
+export type { AwsCredentials };
 
 /** Options of {@link createSsmParameterReader}. */
 export interface SsmParameterReaderOptions {
@@ -41,24 +39,6 @@ export interface SsmParameterReaderOptions {
   endpoint?: string;
   fetch?: typeof fetch;
   env?: Readonly<Record<string, string | undefined>>;
-}
-
-/** SigV4's hash: SHA-256, or HMAC-SHA-256 with a key. */
-class Sha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: unknown) {
-    this.hash =
-      secret === undefined
-        ? createHash('sha256')
-        : createHmac('sha256', Buffer.from(secret as Uint8Array | string));
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {}
 }
 
 const GetParameterOutput = z.object({
@@ -85,14 +65,8 @@ const RETRYABLE = new Set([
   'TooManyUpdates',
 ]);
 
-const endpointOf = (region: string, options: SsmParameterReaderOptions): URL => {
-  const env = options.env ?? process.env;
-  const configured =
-    options.endpoint ?? env.AWS_ENDPOINT_URL_SSM?.trim() ?? env.AWS_ENDPOINT_URL?.trim();
-  if (configured) return new URL(configured);
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return new URL(`https://ssm.${region}.${suffix}/`);
-};
+const endpointOf = (region: string, options: SsmParameterReaderOptions): URL =>
+  options.endpoint ? new URL(options.endpoint) : awsEndpointOf('ssm', region, options.env);
 
 /**
  * @example
@@ -118,33 +92,20 @@ export const createSsmParameterReader = (options: SsmParameterReaderOptions): Se
       const region = await options.region();
       const url = endpointOf(region, options);
       const body = JSON.stringify({ Name: parameterArn, WithDecryption: true });
-      const signer = new SignatureV4({
+      const response = await sendSignedRequest({
         service: 'ssm',
         region,
+        url,
         credentials: options.credentials,
-        sha256: Sha256,
-      });
-      const signed = await signer.sign({
-        method: 'POST',
-        protocol: url.protocol,
-        hostname: url.hostname,
-        ...(url.port ? { port: Number(url.port) } : {}),
-        path: url.pathname,
-        query: {},
         headers: {
-          host: url.host,
           'content-type': 'application/x-amz-json-1.1',
           'x-amz-target': 'AmazonSSM.GetParameter',
         },
         body,
-      });
-      const response = await (options.fetch ?? fetch)(url, {
-        method: 'POST',
-        headers: signed.headers,
-        body,
+        fetch: options.fetch,
       });
       status = response.status;
-      text = await response.text();
+      text = response.text;
     } catch (error) {
       return fail('NetworkError', error instanceof Error ? error.message : String(error), error);
     }

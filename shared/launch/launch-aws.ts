@@ -1,0 +1,50 @@
+/**
+ * The launch's AWS side per run: the clients and caches of the run's `aws_credentials` scope
+ * (`shared/aws/aws-scopes.ts`). Caches of task definitions and networks are per scope, since the
+ * same family or VPC id means something else in another account or region.
+ */
+import type { AwsScopes } from '../aws/aws-scopes.ts';
+import type { Ec2Api } from '../ecs/ec2-api.ts';
+import { PermanentLaunchError } from '../errors/permanent-launch-error.ts';
+import type { LaunchCaches } from './launch-caches.ts';
+import type { LaunchDeps } from './launch-deps.ts';
+import type { PreparedLaunch } from './render-launch-requests.ts';
+
+/** The clients and AWS caches of one scope. */
+export interface LaunchAwsClients {
+  ecs: LaunchDeps['ecs'];
+  ec2: Ec2Api;
+  caches: Pick<LaunchCaches, 'taskDefinitions' | 'givenTaskDefinitions' | 'network'>;
+}
+
+/** Per-scope clients of a launcher (`LaunchDeps.aws`). */
+export type LaunchAwsScopes = AwsScopes<LaunchAwsClients>;
+
+/**
+ * `deps` with the run's clients and caches: `deps` itself for the functions' own credentials and
+ * region. Rejects with `AssumeRoleError` when the role cannot be assumed (its `retryable` decides
+ * between a redelivery and CRASHED).
+ *
+ * @example
+ * const runDeps = await depsForRun(prepared, deps);
+ */
+export const depsForRun = async (
+  prepared: Pick<PreparedLaunch, 'aws'>,
+  deps: LaunchDeps
+): Promise<LaunchDeps> => {
+  const { settings, region } = prepared.aws;
+  if (settings === null && region === deps.settings.region) return deps;
+  if (!deps.aws) {
+    throw new PermanentLaunchError(
+      'The work pool sets aws_credentials, and this launcher was built without per-pool AWS credentials.'
+    );
+  }
+  const clients = await deps.aws.get(settings, region);
+  if (clients === deps.aws.home) return deps;
+  return {
+    ...deps,
+    ecs: clients.ecs,
+    ec2: clients.ec2,
+    caches: { ...deps.caches, ...clients.caches },
+  };
+};
