@@ -76,6 +76,12 @@ export interface Config {
    * IAM decides); `[]` when set and empty (no role may be assumed).
    */
   assumeRoleArns: readonly string[] | undefined;
+  /**
+   * `STACK_ACCOUNT_ID` (the stack sets `AWS::AccountId`): tasks of this account and region are
+   * followed with the functions' own role, as before per-pool credentials; tasks elsewhere with
+   * their run's `aws_credentials`. Undefined: every run's credentials are read.
+   */
+  stackAccountId: string | undefined;
   awsRegion: string;
 }
 
@@ -170,6 +176,13 @@ const EnvSchema = z.object({
       (arns) => arns === undefined || arns.every((arn) => ROLE_ARN.test(arn)),
       'must be comma-separated IAM role ARNs (arn:aws:iam::<account id>:role/<name>)'
     ),
+  STACK_ACCOUNT_ID: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional()
+  ),
   TEMPLATE_ENV_ALLOWLIST: optionalString
     .transform(commaList)
     .refine(
@@ -314,6 +327,7 @@ export const loadConfig = (
       ...flowRunSettings.settings,
     },
     assumeRoleArns: data.ASSUME_ROLE_ARNS,
+    stackAccountId: data.STACK_ACCOUNT_ID,
     awsRegion: data.AWS_REGION,
   };
 };

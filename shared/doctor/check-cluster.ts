@@ -1,6 +1,7 @@
 /**
  * Check: each ECS cluster the rendered launches name (`cluster`, ECS's `default` when none) exists
- * and is ACTIVE in the region.
+ * and is ACTIVE in the region, and in the account, where the launcher runs their tasks (a pool's
+ * `aws_credentials` may send them to another; the probe then gets that scope's client).
  */
 import { accessDeniedFix } from './access-denied.ts';
 import { type CheckResult, describeFailure, fail, pass } from './check-result.ts';
@@ -26,12 +27,16 @@ export const probeCluster = async (
 
 const nameOf = (cluster: string): string => cluster.split('/').pop() ?? cluster;
 
-/** The verdict (pure). `usedBy` lists the deployments that launch there. */
+/**
+ * The verdict (pure). `usedBy` lists the deployments that launch there; `account` is given when the
+ * launches run in another account than this shell's (a role `aws_credentials` assumes).
+ */
 export const decideCluster = (
   cluster: string,
   region: string,
   usedBy: readonly string[],
-  outcome: ClusterOutcome
+  outcome: ClusterOutcome,
+  account?: string
 ): CheckResult => {
   const name = clusterCheckName(cluster);
   const users = `used by ${usedBy.join(', ')}`;
@@ -46,8 +51,8 @@ export const decideCluster = (
   if (found === undefined) {
     return fail(
       name,
-      `does not exist in ${region} (${users})`,
-      `\`aws ecs create-cluster --cluster-name ${nameOf(cluster)} --region ${region}\`, or set the job variable "cluster" to an existing cluster.`
+      `does not exist in ${region}${account ? ` of account ${account}` : ''} (${users})`,
+      `\`aws ecs create-cluster --cluster-name ${nameOf(cluster)} --region ${region}\`${account ? ` with credentials of account ${account}` : ''}, or set the job variable "cluster" to an existing cluster.`
     );
   }
   if (found.status !== 'ACTIVE') {

@@ -1,7 +1,9 @@
 /**
  * What every doctor check answers: a name, whether it passed, what was found, and for a failure the
  * one thing to do about it. A check that could not run because an earlier one failed is `skipped`
- * (not ok, but not a second report of the same problem). Details never hold a secret value.
+ * (not ok, but not a second report of the same problem). A check that passed but found something
+ * that does not do what its author may think (e.g. `aws_credentials` fields with no effect here) is
+ * a `warning`: ok (the exit status stays 0), shown with its fix. Details never hold a secret value.
  */
 export interface CheckResult {
   /** e.g. `Work pool 'ecs-serverless'`. */
@@ -13,6 +15,8 @@ export interface CheckResult {
   fix?: string;
   /** The check did not run because one it depends on failed (`ok` is false). */
   skipped?: boolean;
+  /** Passed (`ok` is true), with something worth changing; `fix` says what. */
+  warning?: boolean;
 }
 
 /** A passed check. */
@@ -24,6 +28,15 @@ export const fail = (name: string, detail: string, fix: string): CheckResult => 
   ok: false,
   detail,
   fix,
+});
+
+/** A passed check with a warning, and what to change. */
+export const warn = (name: string, detail: string, fix: string): CheckResult => ({
+  name,
+  ok: true,
+  detail,
+  fix,
+  warning: true,
 });
 
 /** A check that did not run, and why. */

@@ -1,13 +1,17 @@
 /**
  * The AWS reads the doctor makes, as a port (checks take it; tests may pass a fake) and its adapter
  * over the SDK clients (STS, IAM, ECS, EC2, Secrets Manager). Every call is a read; nothing is
- * created or changed.
+ * created or changed. {@link doctorAwsApiFor} builds one for a pool's `aws_credentials` scope, with
+ * the clients configured as the launcher configures its own for that scope.
  */
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsScope } from '../aws/aws-scopes.ts';
+import { type SdkClientOptions, sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
+import type { AwsCredentials } from '../aws/signed-aws-request.ts';
 import type { Ec2Api } from '../ecs/ec2-api.ts';
 import { createEc2Api } from '../ecs/ec2-client.ts';
 import type { SecretReader } from '../secrets/secret-reader.ts';
@@ -50,6 +54,8 @@ export interface DoctorAwsApi {
   /** VPC and subnet discovery, as the launcher does it. */
   ec2: Ec2Api;
   secrets: SecretReader;
+  /** The credentials the clients sign with: the base of AssumeRole. Never shown. */
+  credentials(): Promise<AwsCredentials>;
 }
 
 /** SDK attempts per call: a doctor should answer quickly. */
@@ -85,6 +91,15 @@ const decodePolicy = (document: string): string => {
   }
 };
 
+/** What {@link createDoctorAwsApi} builds its clients with. */
+export interface DoctorAwsOptions {
+  region: string;
+  /** Default: the SDK's credential chain (this shell's credentials). */
+  credentials?: SdkClientOptions['credentials'];
+  /** The ECS and EC2 clients' options, when they differ (a scope's endpoint, retries, timeouts). */
+  ecsAndEc2?: SdkClientOptions;
+}
+
 /**
  * The adapter, with the SDK's default credential chain and endpoint settings (`AWS_ENDPOINT_URL`,
  * `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM`, …) for `region`. Call `destroy()` when done.
@@ -93,17 +108,23 @@ const decodePolicy = (document: string): string => {
  * const aws = createDoctorAwsApi({ region: 'eu-west-1' });
  * await aws.getCallerIdentity(); // { account: '123456789012', arn: 'arn:aws:iam::…', … }
  */
-export const createDoctorAwsApi = (options: {
-  region: string;
-}): DoctorAwsApi & { destroy(): void } => {
+export const createDoctorAwsApi = (
+  options: DoctorAwsOptions
+): DoctorAwsApi & { destroy(): void } => {
   const { region } = options;
-  const ecs = new ECSClient({ region, maxAttempts: MAX_ATTEMPTS });
-  const ec2 = new EC2Client({ region, maxAttempts: MAX_ATTEMPTS });
-  const secretsManager = new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS });
+  const signing = {
+    region,
+    maxAttempts: MAX_ATTEMPTS,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+  const ecsAndEc2 = options.ecsAndEc2 ?? signing;
+  const ecs = new ECSClient(ecsAndEc2);
+  const ec2 = new EC2Client(ecsAndEc2);
+  const secretsManager = new SecretsManagerClient(signing);
   const requestHandler = { requestTimeout: REQUEST_TIMEOUT_MS };
-  const sts = new STSClient({ region, maxAttempts: MAX_ATTEMPTS, requestHandler });
+  const sts = new STSClient({ ...signing, requestHandler });
   // IAM is global: on its default endpoint the SDK signs for the partition's region (us-east-1).
-  const iam = new IAMClient({ region, maxAttempts: MAX_ATTEMPTS, requestHandler });
+  const iam = new IAMClient({ ...signing, requestHandler });
 
   return {
     async getCallerIdentity() {
@@ -165,6 +186,8 @@ export const createDoctorAwsApi = (options: {
     ec2: createEc2Api(ec2),
     secrets: createSecretsManagerReader(secretsManager),
 
+    credentials: () => sts.config.credentials(),
+
     destroy() {
       sts.destroy();
       iam.destroy();
@@ -174,3 +197,19 @@ export const createDoctorAwsApi = (options: {
     },
   };
 };
+
+/**
+ * The adapter for a pool's `aws_credentials` scope (`shared/aws/aws-scopes.ts`): its region and
+ * credentials (assumed, or the block's keys), and for ECS and EC2 its endpoint, retries and
+ * timeouts, as the launcher builds its clients (`sdkClientOptionsOf`). STS and IAM keep their own
+ * endpoints: `aws_client_parameters.endpoint_url` names the ECS endpoint.
+ *
+ * @example
+ * const scopes = createAwsScopes({ …, build: doctorAwsApiFor });
+ */
+export const doctorAwsApiFor = (scope: AwsScope): DoctorAwsApi & { destroy(): void } =>
+  createDoctorAwsApi({
+    region: scope.region,
+    ...(scope.credentials ? { credentials: scope.credentials } : {}),
+    ecsAndEc2: sdkClientOptionsOf(scope, { maxAttempts: MAX_ATTEMPTS }),
+  });

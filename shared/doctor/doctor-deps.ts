@@ -1,9 +1,10 @@
 /**
- * The doctor's real I/O: the Prefect client and the AWS adapter, configured from the environment
- * (the SDK's credential chain and `AWS_ENDPOINT_URL*` settings apply).
+ * The doctor's real I/O: the Prefect client and the AWS adapters (this shell's credentials, and
+ * those of each pool's `aws_credentials`), configured from the environment (the SDK's credential
+ * chain and `AWS_ENDPOINT_URL*` settings apply; STS AssumeRole reads them from `env`).
  */
 import { createPrefectClient } from '../prefect/client.ts';
-import { createDoctorAwsApi } from './doctor-aws.ts';
+import { createDoctorAwsApi, doctorAwsApiFor } from './doctor-aws.ts';
 import type { DoctorDeps } from './run-doctor.ts';
 
 /**
@@ -16,4 +17,5 @@ export const defaultDoctorDeps = (
   env,
   createPrefect: (options) => createPrefectClient(options),
   createAws: (region) => createDoctorAwsApi({ region }),
+  createScopedAws: doctorAwsApiFor,
 });

@@ -1,13 +1,14 @@
 /**
- * The checklist as text (✔ passed, ✘ failed with its fix, – skipped) or as JSON (pure).
+ * The checklist as text (✔ passed, ! passed with a warning and its fix, ✘ failed with its fix,
+ * – skipped) or as JSON (pure).
  */
 import type { CheckResult } from './check-result.ts';
 import type { DoctorReport } from './run-doctor.ts';
 
-const MARKS = { pass: '✔', fail: '✘', skip: '–' } as const;
+const MARKS = { pass: '✔', warning: '!', fail: '✘', skip: '–' } as const;
 
 const markOf = (check: CheckResult): string =>
-  check.ok ? MARKS.pass : check.skipped ? MARKS.skip : MARKS.fail;
+  check.ok ? (check.warning ? MARKS.warning : MARKS.pass) : check.skipped ? MARKS.skip : MARKS.fail;
 
 const indent = (text: string, prefix: string): string =>
   text
@@ -15,12 +16,13 @@ const indent = (text: string, prefix: string): string =>
     .map((line) => `${prefix}${line}`)
     .join('\n');
 
-/** One check: the mark and name, the detail indented, and the fix of a failure. */
+/** One check: the mark and name, the detail indented, and the fix of a failure or warning. */
 export const formatCheck = (check: CheckResult): string => {
   const [first = '', ...rest] = check.detail.split('\n');
   const head = `${markOf(check)} ${check.name}${first ? `: ${check.skipped ? `skipped (${first})` : first}` : ''}`;
   const lines = [head, ...rest.map((line) => indent(line, '    '))];
-  if (!check.ok && !check.skipped && check.fix) lines.push(indent(check.fix, '    fix: '));
+  const showsFix = check.ok ? check.warning : !check.skipped;
+  if (showsFix && check.fix) lines.push(indent(check.fix, '    fix: '));
   return lines.join('\n');
 };
 
@@ -39,12 +41,15 @@ export const formatReport = (report: DoctorReport): string => {
   const passed = report.checks.filter((check) => check.ok).length;
   const skipped = report.checks.filter((check) => check.skipped).length;
   const failed = report.checks.length - passed - skipped;
+  const warnings = report.checks.filter((check) => check.ok && check.warning).length;
+  const withWarnings =
+    warnings > 0 ? ` (${warnings} with ${warnings === 1 ? 'a warning' : 'warnings'})` : '';
   const summary = report.ok
-    ? `All ${passed} checks passed.`
-    : `${failed} of ${report.checks.length} checks failed, ${passed} passed${skipped > 0 ? `, ${skipped} skipped` : ''}.`;
+    ? `All ${passed} checks passed${withWarnings}.`
+    : `${failed} of ${report.checks.length} checks failed, ${passed} passed${withWarnings}${skipped > 0 ? `, ${skipped} skipped` : ''}.`;
   return `${report.checks.map(formatCheck).join('\n')}\n\n${summary}\n`;
 };
 
-/** The report as JSON: `{ ok, checks: [{ name, ok, detail, fix?, skipped? }] }`. */
+/** The report as JSON: `{ ok, checks: [{ name, ok, detail, fix?, skipped?, warning? }] }`. */
 export const formatReportJson = (report: DoctorReport): string =>
   `${JSON.stringify(report, null, 2)}\n`;

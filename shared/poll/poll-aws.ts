@@ -1,8 +1,8 @@
 /**
  * The poller's ECS client per run, for the cancel and orphan sweeps: the run's `aws_credentials`
  * (its pool and deployment, `run-aws-settings.ts`) in their region, so the task a pool started in
- * another account or region is described and stopped there. Runs of pools without
- * `aws_credentials` use the poller's own client.
+ * another account or region is described and stopped there. A recorded task of the stack's own
+ * account and region (`STACK_ACCOUNT_ID`) uses the poller's own client without reading anything.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { createAssumeRole } from '../aws/assume-role.ts';
@@ -20,11 +20,21 @@ import {
 import type { FlowRun } from '../prefect/schemas.ts';
 import type { PollEcs, PollLogger } from './poll-deps.ts';
 
+/** The account and region of the task a pid (`<cluster>::<task ARN>`) names. */
+const taskArnOf = (pid: string | null): { account: string; region: string } | undefined => {
+  const match = pid ? /(?:^|::)arn:[^:]+:ecs:([^:]+):(\d{12}):task\//.exec(pid) : null;
+  return match?.[1] && match[2] ? { region: match[1], account: match[2] } : undefined;
+};
+
 /** What {@link createPollAws} needs. */
 export interface PollAwsOptions {
   config: Pick<
     Config,
-    'awsRegion' | 'assumeRoleArns' | 'templateEnvironment' | 'templateEnvAllowlist'
+    | 'awsRegion'
+    | 'assumeRoleArns'
+    | 'stackAccountId'
+    | 'templateEnvironment'
+    | 'templateEnvAllowlist'
   >;
   prefect: RunAwsSettingsDeps['prefect'] & TemplateLookupsClient;
   logger: PollLogger;
@@ -61,6 +71,11 @@ export const createPollAws = (options: PollAwsOptions): ((run: FlowRun) => Promi
       }),
   });
   return async (run) => {
+    // A recorded task of the stack's own account and region: the poller's own client.
+    const task = taskArnOf(run.infrastructure_pid);
+    if (task && task.account === options.config.stackAccountId && task.region === region) {
+      return options.home;
+    }
     let settings = null;
     try {
       settings = await runSettings.settingsOf(run);

@@ -2,8 +2,8 @@
  * The reporter's AWS clients per run: the run's `aws_credentials` (from its pool and deployment,
  * `run-aws-settings.ts`) in the region the event came from, so a task started in another account
  * or region (its events forwarded to this stack's bus, docs/deploy.md) is stopped, its log tail
- * read and its task definition deregistered there. Runs of pools without `aws_credentials` use
- * the reporter's own clients.
+ * read and its task definition deregistered there. Tasks of the stack's own account and region
+ * (`STACK_ACCOUNT_ID`) use the reporter's own clients without reading anything, as before.
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -30,7 +30,11 @@ type RunAws = Pick<SyncTaskStateDeps, 'ecs' | 'logs'>;
 export interface ReporterAwsOptions {
   config: Pick<
     Config,
-    'awsRegion' | 'assumeRoleArns' | 'templateEnvironment' | 'templateEnvAllowlist'
+    | 'awsRegion'
+    | 'assumeRoleArns'
+    | 'stackAccountId'
+    | 'templateEnvironment'
+    | 'templateEnvAllowlist'
   >;
   prefect: Pick<
     PrefectClient,
@@ -86,6 +90,12 @@ export const createReporterAws = (
     },
   });
   return async (run, event) => {
+    // A task of the stack's own account and region: the reporter's own role, no Prefect read (the
+    // common case costs nothing more than before per-pool credentials).
+    const eventRegion = event.region ?? region;
+    if (event.account === options.config.stackAccountId && eventRegion === region) {
+      return options.home;
+    }
     let settings = null;
     if (run) {
       try {
@@ -97,6 +107,6 @@ export const createReporterAws = (
         });
       }
     }
-    return scopes.get(settings, event.region ?? region);
+    return scopes.get(settings, eventRegion);
   };
 };

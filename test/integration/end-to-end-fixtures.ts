@@ -44,6 +44,7 @@ import { createReporterDeps } from '../../functions/reporter/reporter-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createEcsClient } from '../../shared/ecs/ecs-client.ts';
 import { flowRunIdFromStartedBy } from '../../shared/ecs/started-by.ts';
+import { createPollAws } from '../../shared/poll/poll-aws.ts';
 import { loadPollerConfig, pollOptionsFromConfig } from '../../shared/poll/poller-config.ts';
 import type { PollerDeps } from '../../shared/poll/run-poller.ts';
 import { createPrefectClient } from '../../shared/prefect/client.ts';
@@ -55,6 +56,7 @@ import { defaultSubnetIds, fargateTaskDefinition } from '../standins/ecs/fixture
 import { startAwsStandin } from '../standins/ecs/server.ts';
 import type {
   AwsStandin,
+  AwsStandinOptions,
   EcsTaskSnapshot,
   EcsTaskStateChangeEvent,
 } from '../standins/ecs/types.ts';
@@ -243,6 +245,8 @@ export interface WorldOptions {
   awsRetryScale?: number;
   /** A hardened Prefect server: CSRF protection and/or an access proxy's required headers. */
   prefectStandin?: Pick<PrefectStandinOptions, 'csrfProtection' | 'requiredHeaders'>;
+  /** More of the AWS stand-in (e.g. the regions it serves, for pools in other accounts/regions). */
+  awsStandin?: Pick<AwsStandinOptions, 'regions'>;
 }
 
 /** One AWS SDK call of a launcher container, as {@link LauncherContainerOptions} sees it. */
@@ -311,7 +315,7 @@ export interface EndToEndWorld {
  */
 export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEndWorld> => {
   const prefect = await startPrefectStandin({ apiKey: API_KEY, ...options.prefectStandin });
-  const aws = await startAwsStandin({ region: REGION });
+  const aws = await startAwsStandin({ region: REGION, ...options.awsStandin });
   const sqs = await startSqsStandin({
     region: REGION,
     queues: [
@@ -383,6 +387,7 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
   // What serverless.yml sets (shared and per function), with short cadences for the test.
   const env: Record<string, string> = {
     AWS_REGION: REGION,
+    STACK_ACCOUNT_ID: aws.accountId,
     PREFECT_API_URL: prefect.apiUrl,
     PREFECT_API_KEY_SECRET_ARN: secretArn,
     PREFECT_WORK_POOLS: POOL,
@@ -404,19 +409,28 @@ export const startEndToEndWorld = async (options: WorldOptions): Promise<EndToEn
     createSecretsManagerReader(client(new SecretsManagerClient(awsEndpoint)))
   );
   const pollerLogger = memoryLogger('poller', lines);
+  const pollerPrefect = createPrefectClient(
+    {
+      apiUrl: pollerConfig.prefectApiUrl,
+      ...pollerCredentials,
+      ...POLLER_PREFECT_TIMEOUTS,
+      headers: pollerConfig.prefectCustomHeaders,
+    },
+    noWait
+  );
+  const pollerEcsClient = client(new ECSClient(lambdaAws));
+  const pollerEcs = createEcsClient(pollerEcsClient, { region: REGION });
   const pollerDeps: PollerDeps = {
-    prefect: createPrefectClient(
-      {
-        apiUrl: pollerConfig.prefectApiUrl,
-        ...pollerCredentials,
-        ...POLLER_PREFECT_TIMEOUTS,
-        headers: pollerConfig.prefectCustomHeaders,
-      },
-      noWait
-    ),
+    prefect: pollerPrefect,
     queue: createSqsQueueSender(client(new SQSClient(sqsEndpoint))),
-    ecs: createEcsClient(client(new ECSClient(lambdaAws)), {
-      region: REGION,
+    ecs: pollerEcs,
+    // As functions/poller/handler.ts: the sweeps reach each run's tasks with its pool's credentials.
+    ecsForRun: createPollAws({
+      config: pollerConfig,
+      prefect: pollerPrefect,
+      logger: pollerLogger,
+      home: pollerEcs,
+      homeCredentials: () => pollerEcsClient.config.credentials(),
     }),
     options: pollOptionsFromConfig(pollerConfig),
     logger: pollerLogger,

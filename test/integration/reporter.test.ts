@@ -103,6 +103,7 @@ const startReporter = async (
     PREFECT_WORK_POOLS: POOL,
     LAUNCH_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/launch',
     AWS_REGION: aws.region,
+    STACK_ACCOUNT_ID: aws.accountId,
     ...env,
   };
   const deps = await createReporterDeps(

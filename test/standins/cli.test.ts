@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const started: ChildProcess[] = [];
@@ -64,6 +66,37 @@ describe('npm run standin', () => {
     // Assess
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(response.status).toBe(403);
+  });
+
+  it('serves more regions and lets STS assume the roles it is given', async () => {
+    // Prepare
+    const role = 'arn:aws:iam::222222222222:role/prefect-launch';
+    const { output } = await startCli(
+      ['ecs', '--port', '0', '--regions', 'eu-west-1', '--role', role],
+      /role: \S+/
+    );
+    const endpoint = /AWS_ENDPOINT_URL=(\S+)/.exec(output)?.[1] ?? '';
+    const home = { accessKeyId: 'AKIDCLI', secretAccessKey: 'cli' };
+    const sts = new STSClient({ region: 'us-east-1', endpoint, credentials: home });
+    // Act
+    const { Credentials } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'cli' })
+    );
+    const ecs = new ECSClient({
+      region: 'eu-west-1',
+      endpoint,
+      credentials: {
+        accessKeyId: Credentials?.AccessKeyId ?? '',
+        secretAccessKey: Credentials?.SecretAccessKey ?? '',
+        sessionToken: Credentials?.SessionToken ?? '',
+      },
+    });
+    const { cluster } = await ecs.send(new CreateClusterCommand({ clusterName: 'member' }));
+    sts.destroy();
+    ecs.destroy();
+    // Assess
+    expect(output).toContain('regions: us-east-1, eu-west-1');
+    expect(cluster?.clusterArn).toBe('arn:aws:ecs:eu-west-1:222222222222:cluster/member');
   });
 
   it('creates the launch and tick queues on the SQS port', async () => {

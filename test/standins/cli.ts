@@ -12,8 +12,12 @@ const USAGE = `Usage: npm run standin -- <prefect|ecs|sqs> [options]
   prefect   Prefect API stand-in (API under /api)       default port 4200
             --auth-string user:pass   require Basic auth (PREFECT_API_AUTH_STRING)
             --api-key KEY             require Bearer auth (PREFECT_API_KEY)
-  ecs       AWS stand-in: ECS, EC2, Secrets Manager, CloudWatch Logs on one port   default port 4566
-            --region R                default us-east-1
+  ecs       AWS stand-in: ECS, EC2, Secrets Manager, CloudWatch Logs, SSM, STS, IAM on one port
+            default port 4566
+            --region R                the home region, default us-east-1
+            --regions R1,R2           more regions served (each account has its own services there)
+            --role ARN                a role STS AssumeRole may assume (repeatable), trusting the
+                                      home account 123456789012; its credentials act in its account
             --task-seconds S          tasks walk PROVISIONING→…→STOPPED (exit 0), S seconds a step (default 2)
             --throttle                ECS's documented request and Fargate launch token buckets
                                       (ThrottlingException "Rate exceeded"; test/standins/ecs/throttling.ts)
@@ -44,6 +48,8 @@ const main = async (): Promise<void> => {
       'api-key': { type: 'string' },
       'task-seconds': { type: 'string', default: '2' },
       throttle: { type: 'boolean', default: false },
+      regions: { type: 'string', default: '' },
+      role: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,12 +87,26 @@ const main = async (): Promise<void> => {
       port,
       host,
       region: values.region,
+      regions: values.regions
+        .split(',')
+        .map((region) => region.trim())
+        .filter((region) => region !== ''),
       taskPlan: { autoAdvance: { delayMs: stepSeconds * 1000 } },
       ...(values.throttle ? { throttling: true } : {}),
     });
+    for (const arn of values.role) {
+      try {
+        standin.sts.addRole({ arn });
+      } catch (error) {
+        await standin.close();
+        fail(`--role: ${(error as Error).message}`);
+      }
+    }
     console.log(
-      `AWS stand-in (ECS, EC2, Secrets Manager, CloudWatch Logs) listening.\n  AWS_ENDPOINT_URL=${standin.url}\n  AWS_REGION=${values.region}`
+      `AWS stand-in (ECS, EC2, Secrets Manager, CloudWatch Logs, SSM, STS, IAM) listening.\n  AWS_ENDPOINT_URL=${standin.url}\n  AWS_REGION=${values.region}`
     );
+    if (standin.regions.length > 1) console.log(`  regions: ${standin.regions.join(', ')}`);
+    for (const role of standin.sts.roles()) console.log(`  role: ${role.arn}`);
     close = standin.close;
   } else {
     const standin = await startSqsStandin({

@@ -1,16 +1,18 @@
 /**
  * The query-protocol services the AWS stand-in serves besides its EC2 model subset: STS
- * (GetCallerIdentity), IAM (GetRole) and EC2 DescribeSecurityGroups, on the same port
- * (`test/standins/ecs/server.ts` hands them every request {@link isExtraQuery} claims).
+ * (GetCallerIdentity, AssumeRole), IAM (GetRole) and EC2 DescribeSecurityGroups, on the same port
+ * (`test/standins/ecs/server.ts` hands them every request {@link isExtraQuery} claims, after it has
+ * attributed the request to a caller and checked its credentials and scope).
  *
  * A request is routed by the service of its SigV4 credential scope (`sts`, `iam`), else by its
- * `Action`. As AWS does, the scope must name the right service and region: the stand-in's region
- * for STS and EC2. IAM is global: the SDK signs for `us-east-1` on its default endpoint, but for the
- * client's configured region when given an endpoint (`endpoint`, `AWS_ENDPOINT_URL[_IAM]`), which is
- * how every caller reaches the stand-in; so IAM accepts either, and refuses any other region. STS
- * and IAM errors answer the `<ErrorResponse>` XML, EC2's the `<Response><Errors>` XML.
+ * `Action`. As AWS does, the scope must name the right service and a region the stand-in serves. IAM
+ * is global: the SDK signs for `us-east-1` on its default endpoint, but for the client's configured
+ * region when given an endpoint (`endpoint`, `AWS_ENDPOINT_URL[_IAM]`), which is how every caller
+ * reaches the stand-in; so IAM accepts either ({@link extraQueryRegions}). STS and IAM errors answer
+ * the `<ErrorResponse>` XML, EC2's the `<Response><Errors>` XML.
  *
- * Their state hangs off the stand-in's EC2 service (one set per stand-in):
+ * One STS serves the whole stand-in; IAM is per account; both hang off the EC2 service of each
+ * tenant, so a test reaches the home account's with:
  *
  * @example
  * const aws = await startAwsStandin();
@@ -22,8 +24,9 @@ import type { Ec2Service } from './ec2.ts';
 import { describeSecurityGroups } from './ec2-security-groups.ts';
 import { createIamService, IAM_SIGNING_REGION, IAM_XML_NAMESPACE, type IamService } from './iam.ts';
 import { formatQueryErrorResponse } from './query-protocol.ts';
+import { sigV4Scope } from './request-caller.ts';
 import { AwsServiceError, formatQueryError } from './service.ts';
-import { createStsService, STS_XML_NAMESPACE, type StsService } from './sts.ts';
+import { createStsService, STS_XML_NAMESPACE, type StsCaller, type StsService } from './sts.ts';
 
 /** One request these services answered, in arrival order. */
 export interface ExtraQueryCall {
@@ -44,11 +47,14 @@ export interface ExtraQueryAnswer {
   status: number;
   contentType: string;
   body: string;
+  /** Set when the answer is an error. */
+  error?: { code: string; message: string };
 }
 
 const XML = 'text/xml;charset=UTF-8';
 const ACTIONS: Readonly<Record<string, ExtraQueryCall['service']>> = {
   GetCallerIdentity: 'sts',
+  AssumeRole: 'sts',
   GetRole: 'iam',
   DescribeSecurityGroups: 'ec2',
 };
@@ -69,64 +75,35 @@ export const awsQueryExtras = (ec2: Ec2Service): AwsQueryExtras => {
   return extras;
 };
 
-/** `Credential=<key>/<date>/<region>/<service>/aws4_request` → region and service. */
-const credentialScope = (
-  request: IncomingMessage
-): { region: string; service: string } | undefined => {
-  const header = request.headers.authorization;
-  const match =
-    typeof header === 'string' ? /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(header) : null;
-  if (!match?.[1] || !match[2]) return undefined;
-  return { region: match[1], service: match[2] };
-};
-
 const isForm = (request: IncomingMessage): boolean =>
   request.method === 'POST' &&
   request.headers['x-amz-target'] === undefined &&
   (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 
-const serviceOf = (
+/** The service a form-encoded request is for: its scope's `sts`/`iam`, else by `Action`. */
+export const extraQueryService = (
   request: IncomingMessage,
   params: URLSearchParams
 ): ExtraQueryCall['service'] | undefined => {
-  const scoped = credentialScope(request)?.service;
+  const scoped = sigV4Scope(request)?.service;
   if (scoped === 'sts' || scoped === 'iam') return scoped;
   return ACTIONS[params.get('Action') ?? ''];
 };
 
 /** Whether the request is one of these services' (the rest goes to the EC2 model subset). */
 export const isExtraQuery = (request: IncomingMessage, body: string): boolean =>
-  isForm(request) && serviceOf(request, new URLSearchParams(body)) !== undefined;
+  isForm(request) && extraQueryService(request, new URLSearchParams(body)) !== undefined;
 
-const authProblem = (
-  request: IncomingMessage,
-  regions: readonly string[],
-  service: string
-): AwsServiceError | undefined => {
-  const scope = credentialScope(request);
-  if (!scope) {
-    return new AwsServiceError(
-      'MissingAuthenticationToken',
-      'Request is missing Authentication Token',
-      403
-    );
-  }
-  if (!regions.includes(scope.region)) {
-    return new AwsServiceError(
-      'SignatureDoesNotMatch',
-      `Credential should be scoped to a valid region, not '${scope.region}'. This stand-in serves ${regions.map((r) => `'${r}'`).join(' or ')}.`,
-      403
-    );
-  }
-  if (scope.service !== service) {
-    return new AwsServiceError(
-      'SignatureDoesNotMatch',
-      `Credential should be scoped to correct service: '${service}'.`,
-      403
-    );
-  }
-  return undefined;
+/** Gives the stand-in whose EC2 service is `ec2` these STS and IAM services (the server's own). */
+export const registerQueryExtras = (ec2: Ec2Service, extras: AwsQueryExtras): void => {
+  registry.set(ec2, extras);
 };
+
+/** The regions a service's credential scope may name: IAM also accepts its signing region. */
+export const extraQueryRegions = (
+  service: ExtraQueryCall['service'],
+  regions: readonly string[]
+): readonly string[] => (service === 'iam' ? [IAM_SIGNING_REGION, ...regions] : regions);
 
 const internal = (error: unknown): AwsServiceError =>
   new AwsServiceError(
@@ -135,31 +112,33 @@ const internal = (error: unknown): AwsServiceError =>
     500
   );
 
-/** Answers a request {@link isExtraQuery} claimed. */
-export const answerExtraQuery = (
-  request: IncomingMessage,
-  body: string,
-  requestId: string,
-  ec2: Ec2Service
-): ExtraQueryAnswer => {
-  const extras = awsQueryExtras(ec2);
-  const params = new URLSearchParams(body);
+export interface ExtraQueryRequest {
+  service: ExtraQueryCall['service'];
+  params: URLSearchParams;
+  requestId: string;
+  /** The STS and IAM of the caller's account. */
+  extras: AwsQueryExtras;
+  /** The EC2 service of the caller's account and region (DescribeSecurityGroups). */
+  ec2: Ec2Service;
+  caller: StsCaller;
+  /** Why the server refuses the request's credentials, if it does (answered in this service's XML). */
+  refused?: AwsServiceError | undefined;
+}
+
+/** Answers a request {@link isExtraQuery} claimed, the server having attributed it to a caller. */
+export const answerExtraQuery = (request: ExtraQueryRequest): ExtraQueryAnswer => {
+  const { service, params, requestId, extras, ec2 } = request;
   const action = params.get('Action') ?? '';
-  const service = serviceOf(request, params) ?? 'ec2';
   const call: ExtraQueryCall = { service, action, params: Object.fromEntries(params) };
   extras.calls.push(call);
   try {
     if (action === '') {
       throw new AwsServiceError('MissingAction', 'The request must contain the parameter Action');
     }
-    const regions = service === 'iam' ? [IAM_SIGNING_REGION, ec2.region] : [ec2.region];
-    const denied = authProblem(request, regions, service);
-    if (denied) {
-      throw service === 'ec2' ? new AwsServiceError('AuthFailure', denied.message, 401) : denied;
-    }
+    if (request.refused) throw request.refused;
     const output =
       service === 'sts'
-        ? extras.sts.handle(action, params)
+        ? extras.sts.handleAs(request.caller, action, params, requestId)
         : service === 'iam'
           ? extras.iam.handle(action, params)
           : describeSecurityGroups(params, (id) => ec2.getSecurityGroup(id), ec2.region);
@@ -175,6 +154,6 @@ export const answerExtraQuery = (
             service === 'iam' ? IAM_XML_NAMESPACE : STS_XML_NAMESPACE,
             requestId
           );
-    return { status: error.status, contentType: XML, body: xml };
+    return { status: error.status, contentType: XML, body: xml, error: call.error };
   }
 };

@@ -274,7 +274,7 @@ describe('ECS stand-in: task definitions', () => {
       expect(inactive.taskDefinition?.deregisteredAt).toBeInstanceOf(Date);
     });
 
-    it('resolves a full ARN and family:revision, and says ClientException when missing', async () => {
+    it('resolves a full ARN and family:revision; missing is ClientException, another region invalid', async () => {
       // Prepare
       const { taskDefinition } = await ecs.send(
         new RegisterTaskDefinitionCommand(fargateTaskDefinition('by-arn'))
@@ -296,7 +296,10 @@ describe('ECS stand-in: task definitions', () => {
       expect(byArn.taskDefinition?.family).toBe('by-arn');
       expect(missing).toBeInstanceOf(ClientException);
       expect((missing as Error).message).toBe('Unable to describe task definition.');
-      expect(otherRegion).toBeInstanceOf(ClientException);
+      // ECS refuses another region's ARN before looking it up (amazon-ecs-cli#821: DescribeTaskDefinition
+      // of a us-east-2 ARN, sent to another region, answers "InvalidParameterException: Invalid Region in ARN").
+      expect(otherRegion).toBeInstanceOf(InvalidParameterException);
+      expect((otherRegion as Error).message).toBe('Invalid Region in ARN');
     });
   });
 

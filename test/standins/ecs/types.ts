@@ -3,15 +3,22 @@ import type { Ec2Service } from '../aws/ec2.ts';
 import type { LogsService } from '../aws/logs.ts';
 import type { SecretsManagerService } from '../aws/secrets-manager.ts';
 import type { SsmService } from '../aws/ssm.ts';
+import type { StsService } from '../aws/sts.ts';
 import type { EcsThrottling, EcsThrottlingOptions } from './throttling.ts';
 
 export interface AwsStandinOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
-  /** Default `us-east-1`. */
+  /** The home region. Default `us-east-1`. */
   region?: string;
-  /** Default `123456789012`. */
+  /**
+   * Every region served (the home region is always served; default: only it). A request signed for
+   * another region is refused (`InvalidSignatureException` / `SignatureDoesNotMatch` / `AuthFailure`).
+   * Each (account, region) is a tenant of its own, created on first use (see `AwsStandin.tenant`).
+   */
+  regions?: readonly string[];
+  /** The home account: the account of every access key STS did not issue. Default `123456789012`. */
   accountId?: string;
   /** Clock for every timestamp the stand-in writes (tasks, events, the clientToken window). */
   now?: () => Date;
@@ -28,7 +35,7 @@ export interface AwsStandinOptions {
   throttling?: boolean | Omit<EcsThrottlingOptions, 'nowMs'>;
 }
 
-export type AwsServiceName = 'ecs' | 'ec2' | 'secretsmanager' | 'logs' | 'ssm';
+export type AwsServiceName = 'ecs' | 'ec2' | 'secretsmanager' | 'logs' | 'ssm' | 'sts';
 
 /** One request the stand-in answered, in arrival order. */
 export interface RecordedCall {
@@ -36,11 +43,21 @@ export interface RecordedCall {
   operation: string;
   /** The parsed body: JSON input, or the EC2 query parameters as an object. */
   input: unknown;
-  /** The answer body (JSON services: the object; EC2: the XML text). Absent when it failed. */
+  /**
+   * The answer body (JSON services: the object; EC2 and STS: the XML text, STS's issued
+   * `SecretAccessKey` and `SessionToken` replaced by `REDACTED`). Absent when it failed.
+   */
   output?: unknown;
   error?: { code: string; message: string };
   /** The SigV4 access key id that signed it: tests give each function's clients their own key. */
   accessKeyId?: string;
+  /**
+   * The account the call is attributed to: the role's account for a key STS issued (AssumeRole),
+   * the home account for any other key (or none).
+   */
+  accountId: string;
+  /** The region of the SigV4 credential scope (the home region when the request has none). */
+  region: string;
   requestId: string;
   at: Date;
 }
@@ -255,13 +272,15 @@ export interface EcsControl {
   settled(): Promise<void>;
 }
 
-/** A running stand-in: one HTTP endpoint for ECS, EC2, Secrets Manager and CloudWatch Logs. */
-export interface AwsStandin {
-  /** `http://127.0.0.1:<port>`: `AWS_ENDPOINT_URL` (or `_ECS`, `_EC2`, ...) or a client's `endpoint`. */
-  url: string;
-  region: string;
-  accountId: string;
-  /** Every request answered, in arrival order (a live array). */
+/** One account in one region: its own ECS, EC2, Logs, Secrets Manager and SSM, and its calls. */
+export interface AwsTenant {
+  readonly accountId: string;
+  readonly region: string;
+  /**
+   * Every request attributed to this account and region, in arrival order (a live array). The home
+   * tenant also gets the requests refused before they could be attributed (no signature, a region
+   * not served).
+   */
   calls: RecordedCall[];
   callsTo(operation: string): RecordedCall[];
   /** Every "ECS Task State Change" event emitted, in order (a live array). */
@@ -276,5 +295,29 @@ export interface AwsStandin {
   /** SSM Parameter Store: SecureString parameters (the default home of the credentials). */
   parameters: SsmService;
   logs: LogsService;
+}
+
+/**
+ * A running stand-in: one HTTP endpoint for ECS, EC2, Secrets Manager, CloudWatch Logs, SSM, STS and
+ * IAM. Its own members (`calls`, `events`, `ecs`, `ec2`, …) are the home tenant's (home account, home
+ * region); `tenant(account, region)` reaches the others.
+ */
+export interface AwsStandin extends AwsTenant {
+  /** `http://127.0.0.1:<port>`: `AWS_ENDPOINT_URL` (or `_ECS`, `_EC2`, `_STS`, ...) or a client's `endpoint`. */
+  url: string;
+  /** Every region served, the home region first. */
+  regions: readonly string[];
+  /** Every request answered, whatever its tenant, in arrival order (a live array). */
+  allCalls: RecordedCall[];
+  /** STS: `addRole` (roles AssumeRole may assume), `sessions()` (credentials issued), `expire(key)`. */
+  sts: StsService;
+  /**
+   * The tenant of `accountId` in `region` (default: the home region), created on first use. The
+   * account must be the home account or that of a role registered with `sts.addRole`; the region one
+   * of `regions`. The home tenant's members are the stand-in's own.
+   */
+  tenant(accountId: string, region?: string): AwsTenant;
+  /** The tenants created so far, the home tenant first. */
+  tenants(): AwsTenant[];
   close(): Promise<void>;
 }
