@@ -12,30 +12,39 @@ const HELP = `Usage:
   prefect-ecs-serverless doctor [--json]
 
 Checks the configuration in the environment (the variables the Lambdas read) and prints a
-checklist: ✔ passed, ✘ failed (with the fix), – skipped because an earlier check failed.
+checklist: ✔ passed, ! passed with a warning (and what to change), ✘ failed (with the fix),
+– skipped because an earlier check failed.
 
   - the configuration parses (every problem listed at once);
   - the Prefect credential secret (PREFECT_API_KEY_SECRET_ARN / PREFECT_API_AUTH_STRING_SECRET_ARN)
     is readable (its value is never shown);
   - Prefect is reachable (/health) and accepts the credential, and its version;
   - each pool of PREFECT_WORK_POOLS exists and is of type ecs;
+  - its own aws_credentials (the template's default; deployments may override it) can be used by
+    the launcher (not profile_name), and where it sends the launches: the role assumed, the
+    region, the endpoint; fields that have no effect here are a warning;
   - its base job template renders for each of its deployments (blocks and variables read from
     Prefect), naming the placeholder or job variable that fails;
   - the AWS identity (account and principal) of the credentials in this shell;
-  - the ECS clusters the deployments use exist and are ACTIVE;
-  - their execution and task roles exist and trust ecs-tasks.amazonaws.com;
+  - each role an aws_credentials assumes: listed in ASSUME_ROLE_ARNS (the stack parameter
+    assumeRoleArns; checked when set here), and AssumeRole works (asked as this shell's identity,
+    or the block's static keys, with STS in AWS_REGION);
+  - the ECS clusters the deployments use exist and are ACTIVE, in the account and region their
+    aws_credentials send them to;
+  - their execution and task roles exist and trust ecs-tasks.amazonaws.com (in this account);
   - their subnets and security groups belong to vpc_id, or the default VPC exists when the
     network is discovered.
 
 Options:
-  --json        Print the checklist as JSON: {"ok": …, "checks": [{"name", "ok", "detail", "fix"}]}.
+  --json        Print the checklist as JSON:
+                {"ok": …, "checks": [{"name", "ok", "detail", "fix", "skipped", "warning"}]}.
   -h, --help    Show this help.
 
 Environment: PREFECT_API_URL, PREFECT_API_KEY or PREFECT_API_AUTH_STRING (or their *_SECRET_ARN),
 PREFECT_WORK_POOLS, AWS_REGION, the AWS credential chain (AWS_PROFILE, …), and the other variables
 of the configuration reference. LAUNCH_QUEUE_URL may be left unset.
 
-Exit status: 0 every check passed; 1 a check failed; 2 bad usage.
+Exit status: 0 every check passed (warnings included); 1 a check failed; 2 bad usage.
 `;
 
 const parse = (args: readonly string[]): { json: boolean } => {

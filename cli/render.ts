@@ -1,8 +1,9 @@
 /**
  * `render`: the RegisterTaskDefinition and RunTask inputs the launcher would send for one flow run,
- * as JSON on stdout, without starting anything. `--input <file>` calls neither AWS nor Prefect;
- * `--flow-run <id>` reads the run's objects, blocks and variables from Prefect. Both render through
- * the launcher's own code (`renderLaunchRequests`).
+ * and where its AWS calls would go (the pool's `aws_credentials`: role, region, endpoint, ignored
+ * fields; never a secret), as JSON on stdout, without starting anything. `--input <file>` calls
+ * neither AWS nor Prefect; `--flow-run <id>` reads the run's objects, blocks and variables from
+ * Prefect. Both render through the launcher's own code (`renderLaunchRequests`).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -27,7 +28,14 @@ const HELP = `Usage:
 
 Prints, as JSON, the requests the launcher would send to ECS for one flow run:
   {"registerTaskDefinition": <input, or null with task_definition_arn>, "runTask": <input>,
+   "aws": {"region": <where the task runs>, "account": <the assumed role's account, or null>,
+           "credentials": [<how the launcher calls AWS for this run>]},
    "warnings": [what the launcher would log on the run], "notes": [what only AWS knows]}
+"aws" follows the job variable aws_credentials (an AWS Credentials block) as the launcher reads it:
+the role it assumes (ARN, session name if set), the region, the endpoint, and one "ignored: …" line
+per field that has no effect here; without it, the functions' own role and region. A static access
+key shows only as "…" and its last 4 characters; secret keys and session tokens never appear. A
+block with profile_name cannot launch (exit 1, with what to use instead).
 Nothing is registered or started. Values only AWS knows are markers: the task definition's ARN
 ("<registered at launch (or reused): family …>") and a network discovered from the VPC
 ("<discovered at launch: …>"). The Prefect API key appears only as the secret's ARN.
@@ -176,6 +184,12 @@ const render = async (
   const body = {
     registerTaskDefinition: rendered.registerTaskDefinition,
     runTask: rendered.runTask,
+    // Where the launch's AWS calls go: describe lines only, which never hold a secret.
+    aws: {
+      region: rendered.aws.region,
+      account: rendered.aws.account ?? null,
+      credentials: rendered.aws.credentials,
+    },
     warnings: rendered.warnings,
     notes: [...rendered.notes, ...new Set(noticing.notes)],
   };

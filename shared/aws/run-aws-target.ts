@@ -55,7 +55,10 @@ export const taskDefinitionOptionsFor = (
   target: RunAwsTarget,
   configuration: Pick<
     EcsJobConfiguration,
-    'prefect_api_key_secret_arn' | 'prefect_api_auth_string_secret_arn'
+    | 'prefect_api_key_secret_arn'
+    | 'prefect_api_auth_string_secret_arn'
+    | 'execution_role_arn'
+    | 'task_definition'
   >
 ): { options: TaskDefinitionOptions; warnings: string[] } => {
   const options: TaskDefinitionOptions = { ...defaults, region: target.region };
@@ -63,11 +66,15 @@ export const taskDefinitionOptionsFor = (
   const account = target.account;
   if (account === undefined) return { options, warnings };
   const roleAccount = accountOfArn(defaults.executionRoleArn);
+  const ownRole =
+    configuration.execution_role_arn || configuration.task_definition.executionRoleArn;
   if (roleAccount !== undefined && roleAccount !== account) {
     options.executionRoleArn = undefined;
-    warnings.push(
-      `The stack's task execution role ${defaults.executionRoleArn} is in account ${roleAccount}; this pool's tasks run in account ${account} (aws_credentials assumes ${target.settings?.assumeRole?.RoleArn}), where it cannot be used. Set execution_role_arn in the work pool to a role of account ${account} if the task definition needs one (secrets, awslogs).`
-    );
+    // The run names its own role: the stack's was never going to be used.
+    if (!ownRole)
+      warnings.push(
+        `The stack's task execution role ${defaults.executionRoleArn} is in account ${roleAccount}; this pool's tasks run in account ${account} (aws_credentials assumes ${target.settings?.assumeRole?.RoleArn}), where it cannot be used. Set execution_role_arn in the work pool to a role of account ${account} if the task definition needs one (secrets, awslogs).`
+      );
   }
   const secrets = [
     ['PREFECT_API_KEY', configuration.prefect_api_key_secret_arn || defaults.apiKeySecretArn],

@@ -8,11 +8,16 @@
  * Prefect credential in Secrets Manager. Each misconfiguration test changes one thing, through the
  * environment or through a pool of its own whose one deployment has one job variable changed, and
  * asserts the message, the fix and exit status 1.
+ *
+ * Pools whose `aws_credentials` (an AWS Credentials block as the template's default) assume a role
+ * of another account use the stand-in's STS (`sts.addRole`) and its tenant of that account and
+ * region, where the pool's cluster is created; the doctor must find it there, not at home.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAssumeRole } from '../../shared/aws/assume-role.ts';
 import type { CheckResult } from '../../shared/doctor/check-result.ts';
 import { trustsEcsTasks } from '../../shared/doctor/trust-policy.ts';
 import { createPrefectClient, type PrefectClient } from '../../shared/prefect/client.ts';
@@ -27,6 +32,17 @@ const REGION = 'eu-west-1';
 const POOL = 'ecs-serverless';
 const CLUSTER = 'prefect';
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+/** The account and region of the pools that assume a role (`aws_credentials.assume_role_arn`). */
+const POOL_ACCOUNT = '210987654321';
+const POOL_REGION = 'us-west-2';
+const POOL_ROLE = `arn:aws:iam::${POOL_ACCOUNT}:role/prefect-pools`;
+/** A role whose trust policy admits another account only: AssumeRole from here is AccessDenied. */
+const UNTRUSTING_ROLE = `arn:aws:iam::${POOL_ACCOUNT}:role/trusts-someone-else`;
+/** Static keys of an AWS Credentials block: only `…<last 4>` of the id may ever be printed. */
+const STATIC_KEYS = {
+  aws_access_key_id: 'AKIADOCTORBLOCKK3Y9',
+  aws_secret_access_key: 'doctor-BlockSecretNeverShown-71e2c0',
+};
 
 let prefect: PrefectStandin;
 let aws: AwsStandin;
@@ -61,6 +77,35 @@ const seedDeployment = async (
   const flow = await client.createFlow({ name: `${name}-flow` });
   return client.createDeployment({ name, flowId: flow.id, workPoolName: pool, jobVariables });
 };
+
+/** The default template with this `aws_credentials` default (a block reference or its fields). */
+const templateWithCredentials = (credentials: unknown): Record<string, unknown> => {
+  const template = structuredClone(ECS_BASE_JOB_TEMPLATE) as {
+    variables: { properties: Record<string, Record<string, unknown>> };
+  };
+  template.variables.properties.aws_credentials = {
+    ...template.variables.properties.aws_credentials,
+    default: credentials,
+  };
+  return template;
+};
+
+/** A pool whose `aws_credentials` default is `credentials`, with one deployment. */
+const seedPoolWithCredentials = async (
+  pool: string,
+  credentials: unknown,
+  jobVariables: Record<string, unknown>
+) => {
+  await client.createWorkPool({
+    name: pool,
+    type: 'ecs',
+    baseJobTemplate: templateWithCredentials(credentials),
+  });
+  await seedDeployment(pool, `${pool}-deployment`, jobVariables);
+};
+
+/** The AWS Credentials block documents, by name. */
+const awsCredentialsBlocks: Record<string, string> = {};
 
 /** An ECS pool of its own with one deployment: the healthy job variables with `change` applied. */
 const seedPoolWith = async (pool: string, change: Record<string, unknown>) => {
@@ -143,7 +188,7 @@ const closedPort = async (): Promise<number> => {
 
 beforeAll(async () => {
   prefect = await startPrefectStandin({ authString: AUTH_STRING });
-  aws = await startAwsStandin({ region: REGION });
+  aws = await startAwsStandin({ region: REGION, regions: [POOL_REGION] });
   client = createPrefectClient({ apiUrl: prefect.apiUrl, authString: AUTH_STRING });
 
   // AWS: the credential secret, a cluster, two roles, a VPC with two subnets and a group, and a
@@ -186,6 +231,21 @@ beforeAll(async () => {
   });
   otherVpcSecurityGroup = aws.ec2.addSecurityGroup({ vpcId: otherVpc, groupName: 'elsewhere' });
 
+  // Another account: a role this account may assume, one it may not, and a cluster in POOL_REGION
+  // created as that account.
+  aws.sts.addRole({ arn: POOL_ROLE });
+  aws.sts.addRole({ arn: UNTRUSTING_ROLE, trustedAccounts: ['999999999999'] });
+  const assumed = await createAssumeRole({
+    region: REGION,
+    env: { AWS_ENDPOINT_URL_STS: aws.url },
+  })({ RoleArn: POOL_ROLE, RoleSessionName: 'doctor-setup' }, async () => ({
+    accessKeyId: 'test',
+    secretAccessKey: 'test',
+  }));
+  const poolEcs = new ECSClient({ region: POOL_REGION, endpoint: aws.url, credentials: assumed });
+  await poolEcs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+  poolEcs.destroy();
+
   // Prefect: a Secret block and a variable the healthy deployment reads, the pool, and two
   // deployments: one on the VPC above, one on the default VPC (network discovery).
   const secretType = await client.createBlockType({ name: 'Secret', slug: 'secret' });
@@ -200,6 +260,50 @@ beforeAll(async () => {
     blockTypeId: secretType.id,
   });
   await client.createVariable({ name: 'etl_tag', value: '2026.1' });
+  const awsType = await client.createBlockType({
+    name: 'AWS Credentials',
+    slug: 'aws-credentials',
+  });
+  const awsSchema = await client.createBlockSchema({
+    blockTypeId: awsType.id,
+    fields: {
+      title: 'AwsCredentials',
+      type: 'object',
+      properties: {
+        aws_access_key_id: { title: 'AWS Access Key ID', type: 'string' },
+        aws_secret_access_key: {
+          title: 'AWS Secret Access Key',
+          type: 'string',
+          format: 'password',
+        },
+        region_name: { title: 'Region Name', type: 'string' },
+        assume_role_arn: { title: 'Assume Role ARN', type: 'string' },
+        assume_role_kwargs: { title: 'Assume Role Kwargs', type: 'object' },
+        aws_client_parameters: { title: 'AWS Client Parameters', type: 'object' },
+      },
+      secret_fields: ['aws_secret_access_key'],
+      block_schema_references: {},
+    },
+  });
+  const blocks: Record<string, Record<string, unknown>> = {
+    'pool-role': {
+      assume_role_arn: POOL_ROLE,
+      assume_role_kwargs: { RoleSessionName: 'doctor-check' },
+      region_name: POOL_REGION,
+      aws_client_parameters: { verify: false },
+    },
+    untrusting: { assume_role_arn: UNTRUSTING_ROLE, region_name: POOL_REGION },
+    'static-keys': STATIC_KEYS,
+  };
+  for (const [name, data] of Object.entries(blocks)) {
+    const document = await client.createBlockDocument({
+      name,
+      data,
+      blockSchemaId: awsSchema.id,
+      blockTypeId: awsType.id,
+    });
+    awsCredentialsBlocks[name] = document.id;
+  }
   await client.createWorkPool({ name: POOL, type: 'ecs', baseJobTemplate: ECS_BASE_JOB_TEMPLATE });
   healthyJobVariables = {
     image: '{{ prefect.blocks.secret.registry }}/etl:{{ prefect.variables.etl_tag }}',
@@ -237,6 +341,9 @@ describe('doctor on a healthy setup', () => {
     expect(run.stdout).toContain('✔ Prefect reachable');
     expect(run.stdout).toContain('server version 3.8.3');
     expect(run.stdout).toContain(`✔ Work pool '${POOL}': type ecs`);
+    expect(run.stdout).toContain(
+      `✔ AWS credentials of '${POOL}': not set: the functions' own role, region ${REGION} (the pool's default; a deployment may set its own with the job variable aws_credentials)`
+    );
     expect(run.stdout).toContain(`✔ Template of '${POOL}' for 'etl-flow/etl'`);
     expect(run.stdout).toContain(`✔ Template of '${POOL}' for 'report-flow/report'`);
     expect(run.stdout).toContain('✔ AWS identity: account 123456789012');
@@ -494,6 +601,156 @@ describe('doctor names each misconfiguration and its fix, and exits 1', () => {
     );
     expect(run.stdout).toContain('✔ Prefect reachable');
     expect(run.stdout).toContain('✔ AWS identity');
+  });
+});
+
+/** A `$ref` to an AWS Credentials block seeded above. */
+const blockRef = (name: string) => ({ $ref: { block_document_id: awsCredentialsBlocks[name] } });
+
+/** The job variables of a deployment of a pool in POOL_ACCOUNT (its execution role lives there). */
+const poolAccountJobVariables = {
+  cluster: CLUSTER,
+  execution_role_arn: `arn:aws:iam::${POOL_ACCOUNT}:role/prefect-execution`,
+};
+
+describe("doctor checks each pool's aws_credentials", () => {
+  it('assumes the role, and finds the cluster and default VPC in that account and region; ignored fields are a warning', async () => {
+    // Prepare
+    const pool = 'pool-other-account';
+    await seedPoolWithCredentials(pool, blockRef('pool-role'), poolAccountJobVariables);
+    const env = { ...healthyEnv(), PREFECT_WORK_POOLS: pool, ASSUME_ROLE_ARNS: POOL_ROLE };
+    const tenant = aws.tenant(POOL_ACCOUNT, POOL_REGION);
+    const describedBefore = tenant.callsTo('DescribeClusters').length;
+    // Act
+    const run = await runDoctor(env);
+    const report = await runDoctorJson(env);
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(report.code).toBe(0);
+    const where = `account ${POOL_ACCOUNT}, region ${POOL_REGION}`;
+    expect(run.stdout).toContain(
+      `! AWS credentials of '${pool}': assumes ${POOL_ROLE} (STS AssumeRole as the functions' own role, session doctor-check); region ${POOL_REGION} (the pool's default; a deployment may set its own with the job variable aws_credentials)\n    ignored: aws_client_parameters.verify: Lambda always verifies TLS certificates`
+    );
+    expect(run.stdout).toContain(
+      "    fix: Remove aws_client_parameters.verify from the block (or the pool's aws_credentials)"
+    );
+    expect(run.stdout).toContain(`✔ assumeRoleArns lists ${POOL_ROLE}: ASSUME_ROLE_ARNS lists it`);
+    expect(run.stdout).toContain(
+      `✔ AssumeRole ${POOL_ROLE} (region ${POOL_REGION}): assumed as arn:aws:iam::123456789012:user/standin: arn:aws:sts::${POOL_ACCOUNT}:assumed-role/prefect-pools/doctor-check, account ${POOL_ACCOUNT}, region ${POOL_REGION}`
+    );
+    expect(run.stdout).toContain(
+      `✔ ECS cluster '${CLUSTER}' (${where}): ACTIVE, arn:aws:ecs:${POOL_REGION}:${POOL_ACCOUNT}:cluster/${CLUSTER}`
+    );
+    expect(run.stdout).toContain(`✔ Default VPC (${where}): ${tenant.ec2.defaultVpcId} exists`);
+    expect(run.stdout).toMatch(/All \d+ checks passed \(1 with a warning\)\./);
+    // the cluster was asked for in the pool's account and region (twice: text, then --json)
+    expect(tenant.callsTo('DescribeClusters').length).toBe(describedBefore + 2);
+    const credentials = check(report.checks, `AWS credentials of '${pool}'`);
+    expect(credentials).toMatchObject({ ok: true, warning: true });
+  });
+
+  it('fails a role the stack may not assume, naming the stack parameter assumeRoleArns', async () => {
+    // Prepare
+    const pool = 'pool-role-not-listed';
+    await seedPoolWithCredentials(pool, blockRef('pool-role'), poolAccountJobVariables);
+    const listed = `arn:aws:iam::${POOL_ACCOUNT}:role/some-other-role`;
+    const env = { ...healthyEnv(), PREFECT_WORK_POOLS: pool, ASSUME_ROLE_ARNS: listed };
+    // Act
+    const report = await runDoctorJson(env);
+    // Assess
+    expect(report.code).toBe(1);
+    expect(failedNames(report.checks)).toEqual([`assumeRoleArns lists ${POOL_ROLE}`]);
+    const allowed = check(report.checks, `assumeRoleArns lists ${POOL_ROLE}`);
+    expect(allowed.detail).toContain(
+      'ASSUME_ROLE_ARNS (the stack parameter assumeRoleArns) does not list it'
+    );
+    expect(allowed.detail).toContain(`pool '${pool}' (its default)`);
+    expect(allowed.fix).toBe(
+      `Add ${POOL_ROLE} to the stack parameter assumeRoleArns and deploy again (\`--param assumeRoleArns=${listed},${POOL_ROLE}\`).`
+    );
+  });
+
+  it('fails AssumeRole refused by the trust policy with the trust-policy fix, and skips that scope', async () => {
+    // Prepare
+    const pool = 'pool-untrusting-role';
+    await seedPoolWithCredentials(pool, blockRef('untrusting'), poolAccountJobVariables);
+    const env = { ...healthyEnv(), PREFECT_WORK_POOLS: pool };
+    // Act
+    const report = await runDoctorJson(env);
+    // Assess
+    expect(report.code).toBe(1);
+    const name = `AssumeRole ${UNTRUSTING_ROLE} (region ${POOL_REGION})`;
+    expect(failedNames(report.checks)).toEqual([name]);
+    const assume = check(report.checks, name);
+    expect(assume.detail).toContain(
+      `Could not assume ${UNTRUSTING_ROLE}: AccessDenied: User: arn:aws:iam::123456789012:user/standin is not authorized to perform: sts:AssumeRole on resource: ${UNTRUSTING_ROLE}`
+    );
+    expect(assume.fix).toContain(
+      `Let the trust policy of ${UNTRUSTING_ROLE} allow sts:AssumeRole to the stack's poller, launcher and reporter roles (the stack output FunctionRoleArns)`
+    );
+    expect(assume.fix).toContain('infra/member-account/functions-role.yml');
+    expect(assume.fix).toContain('asked as arn:aws:iam::123456789012:user/standin');
+    expect(
+      check(
+        report.checks,
+        `ECS clusters and network (account ${POOL_ACCOUNT}, region ${POOL_REGION})`
+      )
+    ).toMatchObject({ skipped: true, detail: `${name} failed` });
+  });
+
+  it('fails profile_name, saying what to use instead', async () => {
+    // Prepare
+    const pool = 'pool-profile-name';
+    await seedPoolWithCredentials(
+      pool,
+      { profile_name: 'data-prod', region_name: POOL_REGION },
+      { cluster: CLUSTER }
+    );
+    const env = { ...healthyEnv(), PREFECT_WORK_POOLS: pool };
+    // Act
+    const run = await runDoctor(env);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      `✘ AWS credentials of '${pool}': the job variable "aws_credentials" (an AWS Credentials block): profile_name "data-prod" cannot be used by a serverless worker. Named profiles live in ~/.aws/config`
+    );
+    expect(run.stdout).toContain(
+      'Use assume_role_arn with a role listed in the stack parameter assumeRoleArns'
+    );
+    expect(run.stdout).toContain(
+      `    fix: Change the default of the variable aws_credentials in the base job template of '${pool}'`
+    );
+    // its deployment, which inherits the default, cannot launch either
+    expect(run.stdout).toContain(
+      `✘ Template of '${pool}' for '${pool}-deployment-flow/${pool}-deployment'`
+    );
+  });
+
+  it('checks static keys with their own identity, showing only the last 4 characters of the key id', async () => {
+    // Prepare
+    const pool = 'pool-static-keys';
+    await seedPoolWithCredentials(pool, blockRef('static-keys'), {
+      cluster: CLUSTER,
+      execution_role_arn: executionRoleArn,
+    });
+    const env = { ...healthyEnv(), PREFECT_WORK_POOLS: pool };
+    // Act
+    const run = await runDoctor(env);
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `✔ AWS credentials of '${pool}': uses static access key …K3Y9; region ${REGION} (the functions' own)`
+    );
+    expect(run.stdout).toContain(
+      `✔ Static access key …K3Y9 (region ${REGION}): arn:aws:iam::123456789012:user/standin, account 123456789012`
+    );
+    expect(run.stdout).toContain(
+      `✔ ECS cluster '${CLUSTER}' (account 123456789012, region ${REGION}): ACTIVE`
+    );
+    expect(run.stdout + run.stderr).not.toContain(STATIC_KEYS.aws_secret_access_key);
+    expect(run.stdout + run.stderr).not.toContain(STATIC_KEYS.aws_access_key_id);
   });
 });
 

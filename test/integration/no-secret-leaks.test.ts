@@ -300,6 +300,9 @@ const awsTraffic = (from: number): string =>
 beforeAll(async () => {
   prefect = await startPrefectStandin({ apiKey: API_KEY, authString: AUTH_STRING });
   aws = await startAwsStandin();
+  // The pool's AWS Credentials block (static keys) now signs the launch's ECS calls: its clients
+  // resolve their endpoint from the environment, as in Lambda.
+  vi.stubEnv('AWS_ENDPOINT_URL', aws.url);
   sqsStandin = await startSqsStandin({
     queues: [{ name: 'launch', visibilityTimeout: 120, maxReceiveCount: 5 }, { name: 'tick' }],
   });

@@ -2,7 +2,9 @@
  * `prefect-ecs-serverless render` as a user runs it: the CLI spawned as a process (Node with tsx on
  * cli/main.ts, and once through the bin shim), with input files made of the API objects the Prefect
  * stand-in returns. The requests it prints are compared with what the launcher, run through its
- * handler against the Prefect and AWS stand-ins, actually sent to ECS for the same run.
+ * handler against the Prefect and AWS stand-ins, actually sent to ECS for the same run, and the
+ * account and region its `aws` section names with where the launcher's calls landed (a pool whose
+ * `aws_credentials` assumes a role of another account, registered with the stand-in's STS).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLauncherHandler } from '../../functions/launcher/handler.ts';
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
+import { createAssumeRole } from '../../shared/aws/assume-role.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { claimClientToken } from '../../shared/ecs/client-token.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
@@ -34,6 +37,16 @@ const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-execution';
 const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const auth = { authorization: `Bearer ${API_KEY}` };
+/** A role of another account that pools assume (`aws_credentials.assume_role_arn`). */
+const POOL_ACCOUNT = '210987654321';
+const POOL_REGION = 'eu-west-1';
+const POOL_ROLE = `arn:aws:iam::${POOL_ACCOUNT}:role/prefect-pools`;
+/** Static keys of an AWS Credentials block: only `…<last 4>` of the id may ever be printed. */
+const STATIC_KEYS = {
+  aws_access_key_id: 'AKIARENDERCLIKEY7XQZ',
+  aws_secret_access_key: 'render-SecretAccessKeyNeverShown-4c1e9b',
+  aws_session_token: 'render-SessionTokenNeverShown-88d0aa',
+};
 /** A pool per default template (named so that the family needs no change). */
 const POOLS = { current: 'ecs-current', 'v0.4': 'ecs-v0-4' } as const;
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -51,16 +64,26 @@ let aws: AwsStandin;
 let client: PrefectClient;
 let secretArn: string;
 let workDir: string;
+let awsCredentialsBlockId: string;
 const sdkClients: { destroy(): void }[] = [];
 
 beforeAll(async () => {
   prefect = await startPrefectStandin({ apiKey: API_KEY });
-  aws = await startAwsStandin();
+  aws = await startAwsStandin({ regions: [POOL_REGION] });
   client = createPrefectClient({ apiUrl: prefect.apiUrl, apiKey: API_KEY });
   secretArn = aws.secrets.putSecret('prefect/api-key', API_KEY);
   const ecs = new ECSClient({ region: aws.region, endpoint: aws.url, credentials });
   await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   ecs.destroy();
+  // The pool account's cluster, created as that account (a session of its role).
+  aws.sts.addRole({ arn: POOL_ROLE });
+  const assumed = await createAssumeRole({
+    region: aws.region,
+    env: { AWS_ENDPOINT_URL_STS: aws.url },
+  })({ RoleArn: POOL_ROLE, RoleSessionName: 'render-cli-setup' }, async () => credentials);
+  const poolEcs = new ECSClient({ region: POOL_REGION, endpoint: aws.url, credentials: assumed });
+  await poolEcs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+  poolEcs.destroy();
   workDir = mkdtempSync(join(tmpdir(), 'render-cli-'));
 
   const secretType = await client.createBlockType({ name: 'Secret', slug: 'secret' });
@@ -82,6 +105,37 @@ beforeAll(async () => {
     blockTypeId: secretType.id,
   });
   await client.createVariable({ name: 'etl_tag', value: '2026.1' });
+  const awsType = await client.createBlockType({
+    name: 'AWS Credentials',
+    slug: 'aws-credentials',
+  });
+  const awsSchema = await client.createBlockSchema({
+    blockTypeId: awsType.id,
+    fields: {
+      title: 'AwsCredentials',
+      type: 'object',
+      properties: {
+        aws_access_key_id: { title: 'AWS Access Key ID', type: 'string' },
+        aws_secret_access_key: {
+          title: 'AWS Secret Access Key',
+          type: 'string',
+          format: 'password',
+        },
+        aws_session_token: { title: 'AWS Session Token', type: 'string' },
+        region_name: { title: 'Region Name', type: 'string' },
+      },
+      secret_fields: ['aws_secret_access_key'],
+      block_schema_references: {},
+    },
+  });
+  awsCredentialsBlockId = (
+    await client.createBlockDocument({
+      name: 'static-keys',
+      data: STATIC_KEYS,
+      blockSchemaId: awsSchema.id,
+      blockTypeId: awsType.id,
+    })
+  ).id;
   for (const name of ['current', 'v0.4'] as const) {
     await client.createWorkPool({
       name: POOLS[name],
@@ -224,28 +278,30 @@ const launch = async (claimed: Awaited<ReturnType<typeof claimedRun>>) => {
   } as unknown as SQSEvent;
   const response = await handler(event);
   expect(response.batchItemFailures).toEqual([]);
-  const runTask = aws
-    .callsTo('RunTask')
-    .find(
-      (call) => (call.input as { startedBy?: string }).startedBy === `prefect/${claimed.runId}`
-    );
+  // Every tenant's calls: a pool's aws_credentials may send the launch to another account.
+  const callsTo = (operation: string) =>
+    aws.allCalls.filter((call) => call.operation === operation);
+  const runTask = callsTo('RunTask').find(
+    (call) => (call.input as { startedBy?: string }).startedBy === `prefect/${claimed.runId}`
+  );
   const arn = (runTask?.input as { taskDefinition?: string } | undefined)?.taskDefinition;
-  const registration = aws
-    .callsTo('RegisterTaskDefinition')
-    .find(
-      (call) =>
-        (call.output as { taskDefinition?: { taskDefinitionArn?: string } } | undefined)
-          ?.taskDefinition?.taskDefinitionArn === arn
-    );
+  const registration = callsTo('RegisterTaskDefinition').find(
+    (call) =>
+      (call.output as { taskDefinition?: { taskDefinitionArn?: string } } | undefined)
+        ?.taskDefinition?.taskDefinitionArn === arn
+  );
   return {
     runTask: runTask?.input as Record<string, unknown>,
     registerTaskDefinition: registration?.input as Record<string, unknown>,
+    /** Where RunTask landed. */
+    tenant: { account: runTask?.accountId, region: runTask?.region },
   };
 };
 
 interface Rendered {
   registerTaskDefinition: Record<string, unknown> | null;
   runTask: Record<string, unknown>;
+  aws: { region: string; account: string | null; credentials: string[] };
   warnings: string[];
   notes: string[];
 }
@@ -346,6 +402,13 @@ describe('render --input', () => {
       expect(environment.map((variable) => variable.name)).not.toContain('PREFECT_API_KEY');
       expect(environment.map((variable) => variable.name)).not.toContain('UNSET_ME');
       expect(stdout).not.toContain(API_KEY);
+      // no aws_credentials: the functions' own role and region, where the launch went
+      expect(rendered.aws).toEqual({
+        region: aws.region,
+        account: null,
+        credentials: [`the functions' own role, region ${aws.region}`],
+      });
+      expect(sent.tenant).toEqual({ account: '123456789012', region: aws.region });
     }
   );
 
@@ -482,6 +545,114 @@ describe('render --input', () => {
     expect(results.map((result) => result.code)).toEqual([2, 2, 2]);
     expect(results[0]?.stderr).toContain('give either --input <file> or --flow-run <flow-run-id>');
     expect(results[2]?.stderr).toContain("unknown command 'nope'");
+  });
+});
+
+/** Runs `act` with these variables in this process's environment (the launcher's STS endpoint). */
+const withEnv = async <T>(vars: Record<string, string>, act: () => Promise<T>): Promise<T> => {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
+  try {
+    return await act();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+};
+
+describe('render shows where the launch calls AWS (aws_credentials)', () => {
+  it('names the assumed role, its session, the region, the endpoint and the ignored fields, where the launcher then runs the task', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {
+      execution_role_arn: `arn:aws:iam::${POOL_ACCOUNT}:role/prefect-execution`,
+      aws_credentials: {
+        assume_role_arn: POOL_ROLE,
+        assume_role_kwargs: { RoleSessionName: 'etl-render', DurationSeconds: null },
+        region_name: POOL_REGION,
+        aws_client_parameters: { endpoint_url: aws.url, verify: false, api_version: '2014-11-13' },
+      },
+    });
+    const file = writeInput(claimed.input);
+    // Act
+    const { rendered } = await renderOk(['--input', file], launcherEnv());
+    const sent = await withEnv({ AWS_ENDPOINT_URL_STS: aws.url }, () => launch(claimed));
+    // Assess
+    expect(rendered.aws).toEqual({
+      region: POOL_REGION,
+      account: POOL_ACCOUNT,
+      credentials: [
+        `assumes ${POOL_ROLE} (STS AssumeRole as the functions' own role, session etl-render)`,
+        `region ${POOL_REGION}`,
+        `endpoint ${aws.url}`,
+        'ignored: aws_client_parameters.api_version: the Node SDK has one API version per service',
+        'ignored: aws_client_parameters.verify: Lambda always verifies TLS certificates (set NODE_EXTRA_CA_CERTS on the functions for a private CA)',
+      ],
+    });
+    expect(rendered.warnings).toContainEqual(
+      expect.stringMatching(
+        /^aws_credentials: these fields have no effect here: aws_client_parameters\.api_version/
+      )
+    );
+    // the launcher assumed that role with that session and ran the task in that account and region
+    expect(sent.tenant).toEqual({ account: POOL_ACCOUNT, region: POOL_REGION });
+    expect(aws.sts.sessions()).toContainEqual(
+      expect.objectContaining({ roleArn: POOL_ROLE, sessionName: 'etl-render' })
+    );
+    expect(rendered.registerTaskDefinition).toEqual(sent.registerTaskDefinition);
+    expect(rendered.registerTaskDefinition).toMatchObject({
+      executionRoleArn: `arn:aws:iam::${POOL_ACCOUNT}:role/prefect-execution`,
+    });
+  });
+
+  it('exits 1 for profile_name, saying what to use instead', async () => {
+    // Prepare
+    const claimed = await claimedRun('ecs-current', {
+      aws_credentials: { profile_name: 'data-prod', region_name: POOL_REGION },
+    });
+    const file = writeInput(claimed.input);
+    // Act
+    const result = await cli(['render', '--input', file], launcherEnv());
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('the launcher would crash this flow run');
+    expect(result.stderr).toContain(
+      'profile_name "data-prod" cannot be used by a serverless worker'
+    );
+    expect(result.stderr).toContain(
+      'Use assume_role_arn with a role listed in the stack parameter assumeRoleArns'
+    );
+  });
+
+  it('shows a static key as its last 4 characters, never the secret key or session token, from a file and from Prefect', async () => {
+    // Prepare: the pool's runs reference an AWS Credentials block with static keys
+    const claimed = await claimedRun('ecs-current', {
+      aws_credentials: { $ref: { block_document_id: awsCredentialsBlockId } },
+    });
+    const file = writeInput({ ...claimed.input, blocks: { [awsCredentialsBlockId]: STATIC_KEYS } });
+    const env = { ...launcherEnv(), PREFECT_API_KEY: API_KEY };
+    // Act
+    const fromFile = await cli(['render', '--input', file], env);
+    const fromPrefect = await cli(['render', '--flow-run', claimed.runId], env);
+    // Assess
+    for (const result of [fromFile, fromPrefect]) {
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const rendered = JSON.parse(result.stdout) as Rendered;
+      expect(rendered.aws).toEqual({
+        region: aws.region,
+        account: null,
+        credentials: [
+          'uses static access key …7XQZ with a session token',
+          `region ${aws.region} (the functions' own)`,
+        ],
+      });
+      for (const secret of Object.values(STATIC_KEYS)) {
+        expect(result.stdout + result.stderr).not.toContain(secret);
+      }
+    }
   });
 });
 

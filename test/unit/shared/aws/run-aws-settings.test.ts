@@ -145,6 +145,8 @@ describe('taskDefinitionOptionsFor', () => {
   const configuration = {
     prefect_api_key_secret_arn: null,
     prefect_api_auth_string_secret_arn: null,
+    execution_role_arn: null,
+    task_definition: {},
   };
 
   it("drops the stack's execution role for a run in another account, and says why", () => {
@@ -161,6 +163,12 @@ describe('taskDefinitionOptionsFor', () => {
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(/account 210987654321.*Set execution_role_arn/);
     expect(warnings[1]).toMatch(/PREFECT_API_KEY.*prefect_api_key_secret_arn/);
+    const own = taskDefinitionOptionsFor(defaults, target, {
+      ...configuration,
+      execution_role_arn: 'arn:aws:iam::210987654321:role/member-execution',
+    });
+    expect(own.options.executionRoleArn).toBeUndefined();
+    expect(own.warnings.filter((w) => w.includes("stack's task execution role"))).toEqual([]);
   });
 
   it('changes nothing but the region for the home account', () => {
