@@ -524,6 +524,8 @@ describe('no secret leaks: what the audit found', () => {
       .callsTo('RunTask')
       .find((call) => (call.input as { clientToken?: string }).clientToken === runId);
     if (!runTask) throw new Error('the launcher made no RunTask call for the run');
+    // The pool's block's static keys signed it (the block secret was used, never shown).
+    expect(runTask.accessKeyId).toBe('AKIAIOSFODNN7EXAMPLE');
     const [override] = (runTask.input as { overrides: { containerOverrides: Container[] } })
       .overrides.containerOverrides;
     expect(override?.environment).toContainEqual({ name: 'STAGE', value: 'prod' });
