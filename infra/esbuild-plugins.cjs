@@ -140,8 +140,32 @@ const compressedOwnJson = {
   },
 };
 
+/**
+ * The SDK's HTTP protocols load their event-stream codec with a dynamic `import()` when an
+ * operation has an event-stream member (`HttpProtocol.js`); esbuild inlines that target (~12 KB of
+ * codecs) although none of our operations (ECS, EC2, SQS, Secrets Manager, CloudWatch Logs
+ * GetLogEvents) streams events. The dynamic import gets a stub that throws if it is ever reached;
+ * static imports of the module (a client with event streams) keep the real one.
+ */
+const noDynamicEventStreams = {
+  name: 'no-dynamic-event-streams',
+  setup(build) {
+    build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, (args) =>
+      args.kind === 'dynamic-import'
+        ? { path: 'event-streams-stub', namespace: 'no-event-streams' }
+        : undefined
+    );
+    build.onLoad({ filter: /.*/, namespace: 'no-event-streams' }, () => ({
+      contents:
+        "const unsupported = () => { throw new Error('AWS event streams are not bundled (infra/esbuild-plugins.cjs)'); };\nexport const EventStreamSerde = unsupported;\nexport const eventStreamSerdeProvider = unsupported;\n",
+      loader: 'js',
+    }));
+  },
+};
+
 module.exports = [
   pureSchemaKeys,
+  noDynamicEventStreams,
   lambdaCredentials,
   ownCodeSourceMaps,
   sdkPackageVersionOnly,

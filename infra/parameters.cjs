@@ -63,6 +63,15 @@ const CREDENTIAL_ARN = { test: (value) => SECRET_ARN.test(value) || SSM_PARAMETE
  */
 const SECRET_STORES = ['auto', 'ssm', 'secretsmanager'];
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+/** An AWS account id. */
+const ACCOUNT_ID = /^\d{12}$/;
+/** `eventSourceAccounts=none`: no event bus policy, even with roles in other accounts. */
+const NO_EVENT_SOURCE_ACCOUNTS = 'none';
+/**
+ * `StatementId` of the event bus policy: unique on the account's default bus (one per stage) and
+ * at most 64 characters of `[a-zA-Z0-9-_]` (EventBridge PutPermission).
+ */
+const STATEMENT_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
@@ -270,6 +279,54 @@ const checkClusters = (reader, name, clusters, allowWildcard) => {
   }
 };
 
+/**
+ * `assumeRoleArns`: the IAM roles the poller, launcher and reporter may assume (STS AssumeRole) for
+ * work pools whose `aws_credentials` name `assume_role_arn`. Each must be a full role ARN: IAM
+ * grants `sts:AssumeRole` on exactly these, and a wildcard would let the functions into any role
+ * that trusts them. Duplicates are dropped; the order is kept.
+ */
+const readAssumeRoleArns = async (reader) => {
+  const arns = [...new Set(commaList(await reader.read('assumeRoleArns')))];
+  for (const arn of arns) {
+    reader.check(
+      'assumeRoleArns',
+      !arn.includes('*') && !arn.includes('?'),
+      `"${arn}" has a wildcard: list each role's full ARN (arn:aws:iam::<12-digit account>:role/<path/name>)`
+    );
+    reader.check(
+      'assumeRoleArns',
+      arn.includes('*') || arn.includes('?') || ROLE_ARN.test(arn),
+      `"${arn}" is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<path/name>)`
+    );
+  }
+  return arns;
+};
+
+/**
+ * `eventSourceAccounts`: the accounts whose ECS task state changes may be put on this account's
+ * default event bus (by the member template infra/member-account/forward-task-events.yml). Empty:
+ * the accounts of `assumeRoleArns` (this stack's own account among them is harmless: it can put
+ * events on its own bus anyway); `none`: no event bus policy at all.
+ */
+const readEventSourceAccounts = async (reader, assumeRoleArns) => {
+  const text = await reader.read('eventSourceAccounts');
+  if (text === NO_EVENT_SOURCE_ACCOUNTS) return [];
+  if (text === '') {
+    return [...new Set(assumeRoleArns.map((arn) => arn.split(':')[4]).filter(Boolean))].filter(
+      (account) => ACCOUNT_ID.test(account)
+    );
+  }
+  const accounts = [...new Set(commaList(text))];
+  for (const account of accounts) {
+    reader.check(
+      'eventSourceAccounts',
+      ACCOUNT_ID.test(account),
+      `"${account}" is not a 12-digit AWS account id (or set the whole parameter to ${NO_EVENT_SOURCE_ACCOUNTS})`
+    );
+  }
+  return accounts;
+};
+
 const resolveParameters = async ({ resolveVariable }) => {
   const reader = createReader(resolveVariable);
   const service = await resolveVariable('self:service');
@@ -436,6 +493,16 @@ const resolveParameters = async ({ resolveVariable }) => {
     'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)'
   );
 
+  // Pools in other accounts and regions (docs/deploy.md, "Pools in other accounts and regions")
+  const assumeRoleArns = await readAssumeRoleArns(reader);
+  const eventSourceAccounts = await readEventSourceAccounts(reader, assumeRoleArns);
+  const eventBusPolicyStatementId = `${service}-${stage}-ecs-task-events`;
+  reader.check(
+    'eventSourceAccounts',
+    eventSourceAccounts.length === 0 || STATEMENT_ID.test(eventBusPolicyStatementId),
+    `the event bus policy's statement id "${eventBusPolicyStatementId}" must be at most 64 letters, digits, - and _: use a shorter stage name`
+  );
+
   if (reader.problems.length > 0) {
     const error = new Error(`Invalid stack parameters:\n  - ${reader.problems.join('\n  - ')}`);
     error.stack = error.message; // osls prints the stack: the list is all a user needs
@@ -570,6 +637,15 @@ const resolveParameters = async ({ resolveVariable }) => {
     secretsKmsKeyArn,
     /** `KmsKeyId` of the created secrets: the key, or no property at all (`AWS::NoValue`). */
     secretsKmsKeyId: secretsKmsKeyArn === '' ? { Ref: 'AWS::NoValue' } : secretsKmsKeyArn,
+    /**
+     * The poller's, launcher's and reporter's `ASSUME_ROLE_ARNS`: the roles they may assume,
+     * comma-separated, '' for none (infra/assume-roles.cjs grants sts:AssumeRole on exactly these).
+     */
+    assumeRoleArns: assumeRoleArns.join(','),
+    assumeRoleArnList: assumeRoleArns,
+    /** Accounts allowed to put ECS task state changes on the default bus (infra/event-bus-policy.cjs). */
+    eventSourceAccounts,
+    eventBusPolicyStatementId,
     /** For CloudFormation `Conditions` (strings, compared with Fn::Equals). */
     conditions: {
       createPrefectApiSecret: flag(createPrefectApiSecret),

@@ -29,6 +29,8 @@ const FACTORY = new RegExp(
 const COMMAND = new RegExp(`extends (${ID})\\(${ID},${ID},"([A-Za-z0-9]+)",${ID}\\)\\{\\}`, 'g');
 /** A call signed by our own code, not an SDK client (shared/secrets/ssm-parameter-reader.ts). */
 const RAW_TARGET = /"AmazonSSM\.([A-Za-z0-9]+)"/g;
+/** STS's query-protocol action, signed by our own code (shared/aws/assume-role.ts). */
+const RAW_STS_ACTION = /\bAction:"(AssumeRole)"/g;
 
 /**
  * The IAM actions of the SDK operations in `code`, sorted; throws for a client we do not map.
@@ -48,5 +50,6 @@ export const awsOperationsInBundle = (code: string): string[] => {
     actions.add(IAM_ACTION_OF[action] ?? action);
   }
   for (const match of code.matchAll(RAW_TARGET)) actions.add(`ssm:${match[1]}`);
+  for (const match of code.matchAll(RAW_STS_ACTION)) actions.add(`sts:${match[1]}`);
   return [...actions].sort();
 };

@@ -1,7 +1,9 @@
 /**
  * cfn-lint, the linter AWS maintains for CloudFormation, over the template of every parameter set
  * a user would really deploy (deploy-matrix.ts): zero errors, and only the warnings listed below,
- * each with the reason it cannot be fixed in the template. A new warning fails the test.
+ * each with the reason it cannot be fixed in the template. A new warning fails the test. The
+ * member-account templates users deploy themselves (infra/member-account/*.yml) are linted in the
+ * same run and must show no finding at all.
  *
  * Needs `cfn-lint` on PATH (`pip install cfn-lint`; CI has it). Without it the test is skipped and
  * says so.
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CfnLintFinding, cfnLintVersion, runCfnLint } from './cfn-lint.ts';
 import type { CfnTemplate } from './cfn-template.ts';
 import { DEPLOY_MATRIX } from './deploy-matrix.ts';
+import { MEMBER_TEMPLATES, memberTemplatePath } from './member-templates.ts';
 import {
   type MatrixEntry,
   type PackagedEntry,
@@ -100,9 +103,12 @@ describe.skipIf(CFN_LINT === undefined)(
     let all: CfnLintFinding[];
 
     beforeAll(async () => {
-      // Prepare: package every parameter set, lint all templates at once
+      // Prepare: package every parameter set, lint all templates and the member templates at once
       matrix = await packageMatrix([...DEPLOY_MATRIX, DEFAULT_PREBUILT]);
-      all = await runCfnLint(matrix.entries.map((entry) => entry.templatePath));
+      all = await runCfnLint([
+        ...matrix.entries.map((entry) => entry.templatePath),
+        ...MEMBER_TEMPLATES.map(memberTemplatePath),
+      ]);
       for (const entry of matrix.entries) {
         findings.set(
           entry,
@@ -124,7 +130,10 @@ describe.skipIf(CFN_LINT === undefined)(
 
     it('reads every template: each finding is of one, and each has findings', () => {
       // Assess: every template has package-time conditions (W8003), so none is silent unread
-      const templates = matrix.entries.map((entry) => entry.templatePath);
+      const templates = [
+        ...matrix.entries.map((entry) => entry.templatePath),
+        ...MEMBER_TEMPLATES.map(memberTemplatePath),
+      ];
       expect(all.filter((finding) => !templates.includes(finding.file))).toEqual([]);
       expect(
         matrix.entries.filter((entry) => findings.get(entry)?.length === 0).map((e) => e.entry.name)
@@ -161,6 +170,18 @@ describe.skipIf(CFN_LINT === undefined)(
       );
       expect(
         ACCEPTED_WARNINGS.filter((accepted) => !seen.has(accepted)).map((a) => a.rule)
+      ).toEqual([]);
+    });
+
+    it('reports nothing for the member-account templates (no error, no warning)', () => {
+      // Assess: their conditions depend on their parameters, so not even W8003 applies
+      const paths = MEMBER_TEMPLATES.map(memberTemplatePath);
+      expect(
+        all
+          .filter((finding) => paths.includes(finding.file))
+          .map(
+            (finding) => `${finding.file}: ${finding.rule} at ${finding.path}: ${finding.message}`
+          )
       ).toEqual([]);
     });
 

@@ -16,6 +16,9 @@ const PREFECT_SECRET = arn('secretsmanager', 'secret:prefect/api-key-AbCdEf');
 const WEBHOOK_SECRET = arn('secretsmanager', 'secret:prefect/webhook-GhIjKl');
 const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/prefect-execution`;
 const TASK_ROLES = `arn:aws:iam::${ACCOUNT}:role/etl-task,arn:aws:iam::${ACCOUNT}:role/ml-task`;
+/** Work pools in two other accounts, one of them also in another region (docs/deploy.md). */
+const MEMBER_ROLES =
+  'arn:aws:iam::210987654321:role/prefect-ecs-serverless-pools,arn:aws:iam::333344445555:role/ops/prefect-pools';
 const VPC = {
   vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
   vpcSecurityGroupIds: 'sg-0123456789abcdef0',
@@ -68,6 +71,22 @@ export const DEPLOY_MATRIX: readonly MatrixEntry[] = [
     params: { prefectApiUrl: SELF_HOSTED, prefectAuth: 'none', secretsKmsKeyArn: KMS_KEY, ...VPC },
   },
   {
+    // The bus policy's accounts: those of the roles and one more (a pool with static keys);
+    // bring-everything leaves them to their default, the roles' accounts.
+    name: 'pools-in-other-accounts',
+    params: {
+      assumeRoleArns: MEMBER_ROLES,
+      eventSourceAccounts: '210987654321,333344445555,444455556666',
+    },
+  },
+  {
+    name: 'pool-roles-without-bus-policy',
+    params: {
+      assumeRoleArns: `arn:aws:iam::${ACCOUNT}:role/prefect-eu-central-1`,
+      eventSourceAccounts: 'none',
+    },
+  },
+  {
     name: 'bring-everything',
     stage: 'prod',
     params: {
@@ -83,6 +102,7 @@ export const DEPLOY_MATRIX: readonly MatrixEntry[] = [
       ec2NetworkDiscovery: 'false',
       alarmTopicArn: arn('sns', 'platform-alarms'),
       templateEnvAllowlist: 'AWS_REGION,PREFECT_WORKER_NAME',
+      assumeRoleArns: MEMBER_ROLES,
       ...VPC,
     },
   },

@@ -18,6 +18,7 @@ const resolvedValue = (template: CfnTemplate, value: unknown, region: string): s
       .replaceAll('${AWS::AccountId}', ACCOUNT);
   }
   const reference = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  if (reference.Ref === 'AWS::AccountId') return ACCOUNT;
   const id = reference.Ref ?? reference['Fn::GetAtt']?.[0];
   const type = id === undefined ? undefined : template.Resources[id]?.Type;
   switch (type) {

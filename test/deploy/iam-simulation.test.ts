@@ -6,18 +6,27 @@
  * packaged template with intrinsics resolved (iam-role-policies.ts). Each must be allowed; a table
  * of requests no function should be able to make must be denied.
  *
+ * Pools in other accounts (docs/deploy.md): the role of infra/member-account/functions-role.yml,
+ * given the stack's clusters, roles and log group, must allow every ECS, EC2 and CloudWatch Logs
+ * request the poller, launcher and reporter made, and refuse the same must-deny requests. A stack
+ * with `assumeRoleArns` lets those three assume exactly the listed roles (through the member trust
+ * policy, which names them), and its event bus policy lets the listed accounts' forwarding rules
+ * (infra/member-account/forward-task-events.yml) put ECS task state changes, and nothing else; a
+ * stack without it may assume no role at all.
+ *
  * @cloud-copilot/iam-simulate is AGPL-3.0: a devDependency used here only; the last test checks
  * that no bundle contains it.
  */
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceOf } from './cfn-template.ts';
 import {
   type Authorization,
   authorizationsOf,
   platformAuthorizationsOf,
 } from './iam-authorizations.ts';
-import { type PolicyDocument, rolePolicies } from './iam-role-policies.ts';
+import { type PolicyDocument, resolveIntrinsics, rolePolicies } from './iam-role-policies.ts';
 import {
   ACCOUNT,
   deployedFunction,
@@ -30,6 +39,12 @@ import {
   runScenarios,
   startIamWorld,
 } from './iam-scenarios.ts';
+import {
+  FORWARD_TASK_EVENTS,
+  FUNCTIONS_ROLE,
+  loadMemberTemplate,
+  resolveMemberTemplate,
+} from './member-templates.ts';
 import { type PackagedService, packageService } from './osls-package.ts';
 import { readZip } from './read-zip.ts';
 
@@ -65,23 +80,36 @@ const NOT_EXERCISED: Readonly<Record<FunctionName, Readonly<Record<string, strin
   webhook: {},
 };
 
-/** Identity policies only: no boundary, SCP or resource policy applies to these roles. */
-const simulate = async (
-  role: string,
-  policies: Policies,
+/** Who asks, with which identity policies, and the resource's own policy if it has one. */
+interface Caller {
+  principal: string;
+  policies: Policies;
+  /** The account of the resource (default: the stack's). */
+  resourceAccount?: string;
+  /** A resource-based policy: a role's trust policy, an event bus policy. */
+  resourcePolicy?: PolicyDocument;
+}
+
+/** No boundary, SCP or session policy applies to these roles. */
+const simulateAs = async (
+  caller: Caller,
   authorization: Authorization
 ): Promise<{ result: string; ignored: string[] }> => {
   const outcome = await runSimulation(
     {
       request: {
-        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/session`,
+        principal: caller.principal,
         action: authorization.action,
-        resource: { resource: authorization.resource, accountId: ACCOUNT },
+        resource: {
+          resource: authorization.resource,
+          accountId: caller.resourceAccount ?? ACCOUNT,
+        },
         contextVariables: authorization.context,
       },
-      identityPolicies: policies,
+      identityPolicies: caller.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(caller.resourcePolicy ? { resourcePolicy: caller.resourcePolicy } : {}),
     },
     {}
   );
@@ -92,6 +120,36 @@ const simulate = async (
     result: outcome.overallResult,
     ignored: outcome.resultType === 'single' ? (outcome.result.ignoredContextKeys ?? []) : [],
   };
+};
+
+/** A role of this stack, with its identity policies only. */
+const simulate = (role: string, policies: Policies, authorization: Authorization) =>
+  simulateAs(
+    { principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/session`, policies },
+    authorization
+  );
+
+/** A member account of the tests (the pools' tasks run there). */
+const MEMBER = '210987654321';
+/** The role infra/member-account/functions-role.yml creates (its default RoleName). */
+const MEMBER_ROLE_NAME = 'prefect-ecs-serverless-pools';
+
+/** The central role ARNs the member trust policy names (the stack's FunctionRoleArns output). */
+const centralRoleArns = (names: readonly FunctionName[]) =>
+  names.map((name) => `arn:aws:iam::${ACCOUNT}:role/${ROLES[name]}`).join(',');
+
+/** The identity policies of the member functions role, deployed in `account` with `params`. */
+const memberRolePolicies = (account: string, params: Record<string, string>): Policies => {
+  const deployed = resolveMemberTemplate(loadMemberTemplate(FUNCTIONS_ROLE), params, {
+    accountId: account,
+    region: REGION,
+    partition: 'aws',
+  });
+  const policies = resourceOf(deployed, 'FunctionsRole').Properties?.Policies as {
+    PolicyName: string;
+    PolicyDocument: PolicyDocument;
+  }[];
+  return policies.map((policy) => ({ name: policy.PolicyName, policy: policy.PolicyDocument }));
 };
 
 interface Variant {
@@ -379,6 +437,135 @@ describe.each(VARIANTS)('IAM simulation, $name', (variant) => {
     expect(allowed).toEqual([]);
   });
 
+  it('grants no STS action at all: the stack was given no assumeRoleArns', async () => {
+    // Act
+    const granted = FUNCTION_NAMES.flatMap((name) =>
+      policiesOf[name]
+        .flatMap(({ policy }) => policy.Statement)
+        .flatMap((statement) => [statement.Action].flat() as string[])
+    );
+    const assuming: string[] = [];
+    for (const name of FUNCTION_NAMES) {
+      const { result } = await simulate(ROLES[name], policiesOf[name], {
+        action: 'sts:AssumeRole',
+        resource: `arn:aws:iam::${ACCOUNT}:role/${MEMBER_ROLE_NAME}`,
+        context: {},
+      });
+      if (result === 'Allowed') assuming.push(name);
+    }
+    // Assess
+    expect(granted.filter((action) => action.startsWith('sts:'))).toEqual([]);
+    expect(assuming).toEqual([]);
+  });
+
+  /**
+   * The member functions role (infra/member-account/functions-role.yml), deployed in this account
+   * with this variant's clusters (by name), the roles the launcher may pass, and the log group.
+   */
+  const memberPolicies = (): Policies => {
+    const clusters = (variant.params(world).ecsClusters ?? 'default')
+      .split(',')
+      .map((cluster) => cluster.split('/').pop() ?? cluster);
+    const passRole = policiesOf.launcher
+      .flatMap(({ policy }) => policy.Statement)
+      .find((statement) => [statement.Action].flat().includes('iam:PassRole'));
+    return memberRolePolicies(ACCOUNT, {
+      TrustedRoleArns: centralRoleArns(['poller', 'launcher', 'reporter']),
+      PassRoleArns: ([passRole?.Resource].flat() as string[]).join(','),
+      EcsClusters: clusters.join(','),
+    });
+  };
+  const MEMBER_PRINCIPAL = `arn:aws:sts::${ACCOUNT}:assumed-role/${MEMBER_ROLE_NAME}/prefect-session-0a1b2c3d`;
+
+  /** What the poller, launcher and reporter asked of ECS, EC2, CloudWatch Logs and IAM. */
+  const memberAuthorizations = (): Authorization[] =>
+    (['poller', 'launcher', 'reporter'] as const)
+      .flatMap((name) =>
+        recorded.byFunction[name].flatMap((request) => authorizationsOf(request, recorded.lookups))
+      )
+      .filter((item) => /^(ecs|ec2|logs|iam):/.test(item.action));
+
+  it('lets the member functions role do all the poller, launcher and reporter did in ECS, EC2 and Logs', async () => {
+    // Act
+    const policies = memberPolicies();
+    const authorizations = memberAuthorizations();
+    const denied: string[] = [];
+    for (const authorization of authorizations) {
+      const { result, ignored } = await simulateAs(
+        { principal: MEMBER_PRINCIPAL, policies },
+        authorization
+      );
+      if (result !== 'Allowed' || ignored.length > 0) {
+        denied.push(`${result} ${JSON.stringify(authorization)} ignored=${ignored.join(',')}`);
+      }
+    }
+    const granted = new Set(
+      policies
+        .flatMap(({ policy }) => policy.Statement)
+        .flatMap((statement) => [statement.Action].flat() as string[])
+    );
+    const used = new Set(authorizations.map((item) => item.action));
+    // Assess: every request allowed, and every action granted was needed
+    expect(authorizations.length).toBeGreaterThan(0);
+    expect(denied).toEqual([]);
+    expect([...granted].filter((action) => !used.has(action)).sort()).toEqual([]);
+  });
+
+  it('refuses the must-deny requests with the member functions role too', async () => {
+    // Arrange: the central table's rows on ECS and IAM, and a few of the member role's own
+    const reused = new Set([
+      'RunTask on another cluster',
+      'StopTask on another cluster',
+      'ListTasks on another cluster',
+      'PassRole of another role',
+      'PassRole to another service',
+      'TagResource outside a create action',
+      'TagResource with no create action',
+      'StopTask of a task without our tags (poller)',
+    ]);
+    const rows = mustDeny().filter((row) => reused.has(row.why));
+    const runTask = rows.find((row) => row.why === 'RunTask on another cluster')?.authorization;
+    const readLogs = memberAuthorizations().find((item) => item.action === 'logs:GetLogEvents');
+    if (!runTask || !readLogs) throw new Error('No RunTask or GetLogEvents request to build on');
+    const ownCluster = memberAuthorizations().find((item) => item.action === 'ecs:RunTask')
+      ?.context['ecs:cluster'] as string;
+    const table = [
+      ...rows,
+      {
+        why: 'a cluster of the same name in another account',
+        authorization: {
+          ...runTask,
+          context: { 'ecs:cluster': ownCluster.replace(`:${ACCOUNT}:`, ':999988887777:') },
+        },
+      },
+      {
+        why: 'the logs of another log group',
+        authorization: {
+          ...readLogs,
+          resource: readLogs.resource.replace(/:log-group:[^:]+:/, ':log-group:billing-app:'),
+        },
+      },
+      {
+        why: 'a role the member role was not given',
+        authorization: {
+          action: 'sts:AssumeRole',
+          resource: `arn:aws:iam::${ACCOUNT}:role/admin`,
+          context: {},
+        },
+      },
+    ];
+    // Act
+    const policies = memberPolicies();
+    const allowed: string[] = [];
+    for (const { why, authorization } of table) {
+      const { result } = await simulateAs({ principal: MEMBER_PRINCIPAL, policies }, authorization);
+      if (result === 'Allowed') allowed.push(`${why}: ${JSON.stringify(authorization)}`);
+    }
+    // Assess
+    expect(table.length).toBe(reused.size + 3);
+    expect(allowed).toEqual([]);
+  });
+
   it('denies StopTask of an untagged task because of the tag condition, not something else', async () => {
     // Arrange: the poller's role as packaged, and the same role without the tag condition
     const stopTask = authorizationsBy('poller').find((item) => item.action === 'ecs:StopTask');
@@ -435,5 +622,201 @@ describe.each(VARIANTS)('IAM simulation, $name', (variant) => {
     // Assess
     expect(seesBundledPackages).toBe(true);
     expect(found).toEqual([]);
+  });
+});
+
+describe('IAM simulation, pools in other accounts (assumeRoleArns, eventSourceAccounts)', () => {
+  const MEMBER_ROLE = `arn:aws:iam::${MEMBER}:role/${MEMBER_ROLE_NAME}`;
+  /** A pool role in the stack's own account (another region's pools, say). */
+  const LOCAL_ROLE = `arn:aws:iam::${ACCOUNT}:role/prefect-eu-central-1`;
+  const CENTRAL_BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
+  const ASSUMING = ['poller', 'launcher', 'reporter'] as const;
+  const TASK_EVENTS = {
+    'events:source': ['aws.ecs'],
+    'events:detail-type': ['ECS Task State Change'],
+  };
+
+  let packaged: PackagedService;
+  const policiesOf = {} as Record<FunctionName, Policies>;
+  let busPolicy: PolicyDocument;
+
+  beforeAll(async () => {
+    // Prepare: the stack with two pool roles; the bus policy's accounts default to theirs
+    packaged = await packageService({ params: { assumeRoleArns: `${MEMBER_ROLE},${LOCAL_ROLE}` } });
+    const target = { accountId: ACCOUNT, region: REGION, partition: 'aws' };
+    for (const name of FUNCTION_NAMES) {
+      policiesOf[name] = rolePolicies(packaged.template, ROLES[name], target);
+    }
+    const statement = resolveIntrinsics(
+      packaged.template,
+      packaged.template.Resources.TaskStateEventsFromOtherAccountsPolicy?.Properties?.Statement,
+      target
+    ) as Record<string, unknown>;
+    busPolicy = { Version: '2012-10-17', Statement: [statement] };
+  }, 180_000);
+
+  afterAll(async () => {
+    await packaged?.dispose();
+  });
+
+  /** The member role's trust policy, for the central function roles (and an ExternalId). */
+  const trustPolicy = (params: Record<string, string> = {}): PolicyDocument =>
+    resolveMemberTemplate(
+      loadMemberTemplate(FUNCTIONS_ROLE),
+      {
+        TrustedRoleArns: centralRoleArns(ASSUMING),
+        PassRoleArns: `arn:aws:iam::${MEMBER}:role/prefect-execution`,
+        ...params,
+      },
+      { accountId: MEMBER, region: REGION, partition: 'aws' }
+    ).Resources.FunctionsRole?.Properties?.AssumeRolePolicyDocument as PolicyDocument;
+
+  const asFunction = (name: FunctionName, resourcePolicy?: PolicyDocument): Caller => ({
+    principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${ROLES[name]}/session`,
+    policies: policiesOf[name],
+    resourceAccount: MEMBER,
+    ...(resourcePolicy ? { resourcePolicy } : {}),
+  });
+
+  const assume = (role: string, context: Authorization['context'] = {}): Authorization => ({
+    action: 'sts:AssumeRole',
+    resource: role,
+    context,
+  });
+
+  it.each(ASSUMING)(
+    'lets the %s assume the listed member role, which trusts it, with session tags',
+    async (name) => {
+      // Act
+      const caller = asFunction(name, trustPolicy());
+      const assumed = await simulateAs(caller, assume(MEMBER_ROLE));
+      const tagged = await simulateAs(caller, {
+        action: 'sts:TagSession',
+        resource: MEMBER_ROLE,
+        context: { 'aws:RequestTag/team': 'etl', 'aws:TagKeys': ['team'] },
+      });
+      const local = await simulateAs(
+        { ...asFunction(name), resourceAccount: ACCOUNT },
+        assume(LOCAL_ROLE)
+      );
+      // Assess
+      expect([assumed, tagged, local]).toEqual([
+        { result: 'Allowed', ignored: [] },
+        { result: 'Allowed', ignored: [] },
+        { result: 'Allowed', ignored: [] },
+      ]);
+    }
+  );
+
+  it('asks for the ExternalId when the member role sets one', async () => {
+    // Act
+    const caller = asFunction('launcher', trustPolicy({ ExternalId: 'prefect-7f3a' }));
+    const withId = await simulateAs(
+      caller,
+      assume(MEMBER_ROLE, { 'sts:ExternalId': 'prefect-7f3a' })
+    );
+    const wrongId = await simulateAs(caller, assume(MEMBER_ROLE, { 'sts:ExternalId': 'guess' }));
+    const withoutId = await simulateAs(caller, assume(MEMBER_ROLE));
+    // Assess
+    expect([withId.result, wrongId.result, withoutId.result]).toEqual([
+      'Allowed',
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+    ]);
+  });
+
+  it('assumes no unlisted role, never from the webhook, and the member role trusts nothing else', async () => {
+    // Arrange: a principal of the stack's account whose own policy would allow any AssumeRole
+    const anyRole: Policies = [
+      {
+        name: 'any',
+        policy: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+        },
+      },
+    ];
+    const table: { why: string; caller: Caller; authorization: Authorization }[] = [
+      ...ASSUMING.map((name) => ({
+        why: `the ${name}: a role of the member account not listed`,
+        caller: asFunction(name, trustPolicy()),
+        authorization: assume(`arn:aws:iam::${MEMBER}:role/admin`),
+      })),
+      {
+        why: 'the webhook',
+        caller: asFunction('webhook', trustPolicy()),
+        authorization: assume(MEMBER_ROLE),
+      },
+      {
+        why: 'another role of the stack account, whatever its own policy allows',
+        caller: {
+          principal: `arn:aws:sts::${ACCOUNT}:assumed-role/ci-deployer/session`,
+          policies: anyRole,
+          resourceAccount: MEMBER,
+          resourcePolicy: trustPolicy(),
+        },
+        authorization: assume(MEMBER_ROLE),
+      },
+    ];
+    // Act
+    const allowed: string[] = [];
+    for (const { why, caller, authorization } of table) {
+      const { result } = await simulateAs(caller, authorization);
+      if (result === 'Allowed') allowed.push(why);
+    }
+    // Assess
+    expect(allowed).toEqual([]);
+  });
+
+  /** The forwarding rule's role of a member account, and what it may do there. */
+  const forwarder = (account: string): Caller => {
+    const deployed = resolveMemberTemplate(
+      loadMemberTemplate(FORWARD_TASK_EVENTS),
+      { CentralAccountId: ACCOUNT, CentralRegion: REGION },
+      { accountId: account, region: 'eu-central-1', partition: 'aws' }
+    );
+    const role = deployed.Resources.ForwardTaskStateChangesRole?.Properties as {
+      Policies: { PolicyName: string; PolicyDocument: PolicyDocument }[];
+    };
+    return {
+      principal: `arn:aws:sts::${account}:assumed-role/ForwardTaskStateChangesRole/events`,
+      policies: role.Policies.map((policy) => ({
+        name: policy.PolicyName,
+        policy: policy.PolicyDocument,
+      })),
+      resourceAccount: ACCOUNT,
+      resourcePolicy: busPolicy,
+    };
+  };
+
+  it('lets a listed account’s forwarding rule put ECS task state changes on the central bus, and nothing else', async () => {
+    // Act
+    const putEvents = (context: Authorization['context']): Authorization => ({
+      action: 'events:PutEvents',
+      resource: CENTRAL_BUS,
+      context,
+    });
+    const taskEvents = await simulateAs(forwarder(MEMBER), putEvents(TASK_EVENTS));
+    const otherSource = await simulateAs(
+      forwarder(MEMBER),
+      putEvents({ ...TASK_EVENTS, 'events:source': ['aws.ecs', 'com.example.orders'] })
+    );
+    const otherType = await simulateAs(
+      forwarder(MEMBER),
+      putEvents({ ...TASK_EVENTS, 'events:detail-type': ['ECS Container Instance State Change'] })
+    );
+    const unlisted = await simulateAs(forwarder('999988887777'), putEvents(TASK_EVENTS));
+    const otherBus = await simulateAs(forwarder(MEMBER), {
+      ...putEvents(TASK_EVENTS),
+      resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/payments`,
+    });
+    // Assess
+    expect(taskEvents).toEqual({ result: 'Allowed', ignored: [] });
+    expect([otherSource, otherType, unlisted, otherBus].map((item) => item.result)).toEqual([
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+    ]);
   });
 });

@@ -209,4 +209,27 @@ describe('the opt-ins, priced as their parameters say', () => {
       await doubled.dispose();
     }
   }, 180_000);
+
+  it('pools in other accounts (assumeRoleArns, eventSourceAccounts) add nothing: an IAM policy and a bus policy', async () => {
+    // Prepare
+    const crossAccount = await packageService({
+      params: {
+        assumeRoleArns: 'arn:aws:iam::210987654321:role/prefect-ecs-serverless-pools',
+        eventSourceAccounts: '210987654321,333344445555',
+      },
+    });
+    try {
+      // Act
+      const deployed = effectiveTemplate(crossAccount.template);
+      const added = Object.keys(deployed.Resources).filter((id) => !(id in template.Resources));
+      // Assess: the bill is the default's, line by line, and only the two free policies are new
+      expect(added.sort()).toEqual([
+        'FunctionsAssumePoolRolesPolicy',
+        'TaskStateEventsFromOtherAccountsPolicy',
+      ]);
+      expect(idleBill(deployed, measured)).toEqual(idleBill(template, measured));
+    } finally {
+      await crossAccount.dispose();
+    }
+  }, 180_000);
 });

@@ -94,6 +94,8 @@ const EXPECTED_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
  * A new entry here needs a reason; a new call needs its permission in infra/iam.yml.
  * secretsmanager:GetSecretValue: the secret reader reads a Secrets Manager ARN when one is given
  * (prefectApiSecretArn, secretStore=secretsmanager); the default SSM parameters need ssm:GetParameter.
+ * sts:AssumeRole: for pools whose aws_credentials assume a role, granted only on the roles of the
+ * assumeRoleArns parameter (none by default).
  */
 const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> = {
   poller: [
@@ -102,13 +104,15 @@ const BUNDLED_BUT_NOT_CALLED: Readonly<Record<FunctionName, readonly string[]>> 
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
     'secretsmanager:GetSecretValue',
+    'sts:AssumeRole',
   ],
-  launcher: ['ecs:DeregisterTaskDefinition', 'secretsmanager:GetSecretValue'],
+  launcher: ['ecs:DeregisterTaskDefinition', 'secretsmanager:GetSecretValue', 'sts:AssumeRole'],
   reporter: [
     'ecs:ListTasks',
     'ecs:RegisterTaskDefinition',
     'ecs:RunTask',
     'secretsmanager:GetSecretValue',
+    'sts:AssumeRole',
   ],
   webhook: ['secretsmanager:GetSecretValue'],
 };

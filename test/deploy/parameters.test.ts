@@ -8,10 +8,11 @@ import { loadConfig } from '../../shared/config.ts';
 import { FLOW_RUN_ID_TAG_KEY } from '../../shared/ecs/ecs-tags.ts';
 import { loadPollerConfig } from '../../shared/poll/poller-config.ts';
 import { loadWebhookConfig } from '../../shared/webhook/webhook-config.ts';
-import { runGuard } from './cfn-guard.ts';
+import { runGuard, runGuardOnEach } from './cfn-guard.ts';
 import {
   actionsOf,
   type CfnTemplate,
+  cloneTemplate,
   idsOfType,
   resourceOf,
   resourcesOf,
@@ -33,6 +34,9 @@ const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:platform-alarms`;
 const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-89abcdef'];
 const SECURITY_GROUPS = ['sg-0123456789abcdef0'];
+/** A work pool's role in another account (docs/deploy.md, "Pools in other accounts and regions"). */
+const MEMBER = '210987654321';
+const MEMBER_ROLE = `arn:aws:iam::${MEMBER}:role/prefect-ecs-serverless-pools`;
 
 const PARAMS = {
   prefectApiUrl: 'https://api.prefect.cloud/api/accounts/a1/workspaces/w1',
@@ -56,6 +60,7 @@ const PARAMS = {
   vpcSubnetIds: SUBNETS.join(', '),
   vpcSecurityGroupIds: SECURITY_GROUPS.join(','),
   templateEnvAllowlist: 'AWS_REGION, PREFECT_WORKER_NAME',
+  assumeRoleArns: MEMBER_ROLE, // eventSourceAccounts: its account, the default
 };
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -263,6 +268,71 @@ describe('bring your own secrets, roles, clusters and topic', () => {
     expect(propertiesOf('LaunchLatencyAlarm').Threshold).toBe(30_000);
   });
 
+  it('lets the poller, launcher and reporter assume the pool role, and the webhook nothing', () => {
+    // Assess
+    for (const [functionId, roleId] of [
+      ['PollerLambdaFunction', 'PollerRole'],
+      ['LauncherLambdaFunction', 'LauncherRole'],
+      ['ReporterLambdaFunction', 'ReporterRole'],
+    ] as const) {
+      expect(functionEnvironment(deployed, functionId, REGION).ASSUME_ROLE_ARNS).toBe(MEMBER_ROLE);
+      expect(
+        statementsOfRole(deployed, roleId).filter((s) => actionsOf(s).includes('sts:AssumeRole'))
+      ).toEqual([
+        {
+          Sid: 'AssumeListedPoolRoles',
+          Effect: 'Allow',
+          Action: ['sts:AssumeRole', 'sts:TagSession'],
+          Resource: [MEMBER_ROLE],
+        },
+      ]);
+    }
+    const webhook = functionEnvironment(deployed, 'WebhookLambdaFunction', REGION);
+    expect(webhook).not.toHaveProperty('ASSUME_ROLE_ARNS');
+    expect(statementsOfRole(deployed, 'WebhookRole').flatMap(actionsOf)).not.toContain(
+      'sts:AssumeRole'
+    );
+  });
+
+  it("lets the pool role's account put its task events on the default bus", () => {
+    // Assess
+    expect(propertiesOf('TaskStateEventsFromOtherAccountsPolicy')).toMatchObject({
+      EventBusName: 'default',
+      StatementId: 'prefect-ecs-serverless-prod-ecs-task-events',
+      Statement: {
+        Principal: { AWS: [sub(`arn:\${AWS::Partition}:iam::${MEMBER}:root`)] },
+        Action: 'events:PutEvents',
+      },
+    });
+  });
+
+  it('fails the project rules for an STS wildcard or a bus policy open to every event', async () => {
+    // Arrange
+    const wildcard = cloneTemplate(deployed);
+    const stsPolicy = resourceOf(wildcard, 'FunctionsAssumePoolRolesPolicy').Properties as {
+      PolicyDocument: { Statement: { Resource: unknown }[] };
+    };
+    (stsPolicy.PolicyDocument.Statement[0] as { Resource: unknown }).Resource = [
+      `arn:aws:iam::${MEMBER}:role/*`,
+    ];
+    const anyEvent = cloneTemplate(deployed);
+    const busStatement = (
+      resourceOf(anyEvent, 'TaskStateEventsFromOtherAccountsPolicy').Properties as {
+        Statement: Record<string, unknown>;
+      }
+    ).Statement;
+    delete busStatement.Condition;
+    // Act
+    const results = await runGuardOnEach({ wildcard, anyEvent });
+    // Assess
+    expect(results.get('wildcard')?.failures.map((failure) => failure.rule)).toEqual([
+      'iam_policy_least_privilege',
+    ]);
+    expect(results.get('anyEvent')?.failures.map((failure) => failure.rule)).toEqual([
+      'event_bus_policy_task_events_only',
+    ]);
+  });
+
   it('covers a longer retry deadline with more deliveries before the DLQ', () => {
     // Assess: 3600 s of backoff capped at 900 s per retry, plus margin
     expect(propertiesOf('LaunchQueue').RedrivePolicy).toMatchObject({ maxReceiveCount: 14 });
@@ -286,6 +356,8 @@ describe('parameters osls refuses', () => {
       'launchRetryDeadlineSeconds=1800',
       '--param',
       'cancelLookbackSeconds=30',
+      '--param',
+      `assumeRoleArns=arn:aws:iam::${MEMBER}:role/prefect-*`,
     ]);
     // Assess
     expect(outcome.exitCode).not.toBe(0);
@@ -302,6 +374,9 @@ describe('parameters osls refuses', () => {
     );
     expect(outcome.output).toContain(
       'orphanAfterSeconds: × (orphanMaxRequeues + 1) is 1200 s and must exceed'
+    );
+    expect(outcome.output).toContain(
+      `assumeRoleArns: "arn:aws:iam::${MEMBER}:role/prefect-*" has a wildcard`
     );
   }, 60_000);
 

@@ -107,11 +107,14 @@ describe('createAssumeRole', () => {
 
   it('never puts the base secret or the issued credentials in an error', async () => {
     // Act
-    const error = await assumeRole()(
+    const error: unknown = await assumeRole()(
       { RoleArn: ROLE, RoleSessionName: 'prefect-session-1', ExternalId: 'wrong' },
       HOME
-    ).catch((caught: unknown) => caught as Error);
+    ).catch((caught: unknown) => caught);
     // Assess
-    expect(String(error?.message)).not.toContain('home-secret');
+    expect(error).toBeInstanceOf(AssumeRoleError);
+    expect(
+      JSON.stringify({ ...(error as object), message: (error as Error).message })
+    ).not.toContain('home-secret');
   });
 });
