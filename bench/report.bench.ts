@@ -83,6 +83,8 @@ export const runReportBenchmark = async (
       PREFECT_WORK_POOLS: 'bench',
       LAUNCH_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/launch',
       AWS_REGION: aws.region,
+      // As the stack sets it: tasks of its own account and region need no aws_credentials read.
+      STACK_ACCOUNT_ID: aws.accountId,
     };
     const handler = createReporterHandler(
       await createReporterDeps(loadConfig(env, { role: 'reporter' }), loadReporterConfig(env), {

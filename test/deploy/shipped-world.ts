@@ -290,6 +290,8 @@ export const startShippedWorld = async (
     const templateValue = (name: FunctionName, variable: string, value: unknown): string => {
       if (typeof value === 'string' || typeof value === 'number') return String(value);
       const ref = (value as { Ref?: string }).Ref;
+      // The pseudo parameter: the account the stand-in serves as home.
+      if (ref === 'AWS::AccountId') return aws.accountId;
       const url = ref === undefined ? undefined : queueUrls[ref];
       if (url === undefined) {
         throw new Error(`${name}: ${variable} is ${JSON.stringify(value)}: no stand-in value`);
