@@ -10,19 +10,26 @@
  * the template's rule go to the reporter (asynchronous invoke: two retries); API Gateway's payload
  * 2.0 request goes to the webhook. The flow engine in each task is an actor on the Prefect stand-in.
  *
+ * A deployment whose `aws_credentials` assume a role in another account and region runs there
+ * through the shipped code (the hand-signed STS call, the per-scope clients, forwarded events).
+ *
  * This also proves the esbuild plugins harmless (infra/esbuild-plugins.cjs): every AWS call is
  * signed with the role credentials from the environment (the replaced credential chain), and a
  * launch discovers the default VPC through EC2 (the tree-shaken EC2 schemas) before RunTask.
  */
+
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import {
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowRunIdFromStartedBy } from '../../shared/ecs/started-by.ts';
 import { parseLaunchMessage } from '../../shared/launch/launch-message.ts';
+import { createPrefectClient } from '../../shared/prefect/client.ts';
 import { defaultSubnetIds } from '../standins/ecs/fixtures.ts';
 import type { EcsTaskStateChangeEvent } from '../standins/ecs/types.ts';
 import { engine, readFlowRun, readFlowRunStates, seed } from '../standins/prefect/actors.ts';
@@ -32,6 +39,7 @@ import {
   CLUSTER,
   FUNCTIONS,
   type FunctionName,
+  POOL,
   PREFECT_API_KEY,
   REGION,
   ROLE_CREDENTIALS,
@@ -41,6 +49,11 @@ import {
 } from './shipped-world.ts';
 
 const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
+/** A deployment whose aws_credentials assume a role in another account and region. */
+const MEMBER_ACCOUNT = '210987654321';
+const MEMBER_REGION = 'eu-west-1';
+const MEMBER_ROLE = `arn:aws:iam::${MEMBER_ACCOUNT}:role/prefect-ecs-serverless-pools`;
+const MEMBER_CLUSTER = 'prefect-member';
 const PULL_REASON =
   'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref docker.io/prefecthq/prefect:nope: not found';
 const PULL_LINES = [
@@ -225,7 +238,10 @@ const playContainer = async (
 };
 
 beforeAll(async () => {
-  world = await startShippedWorld();
+  world = await startShippedWorld({
+    params: { assumeRoleArns: MEMBER_ROLE },
+    regions: [MEMBER_REGION],
+  });
   sqs = new SQSClient({
     region: REGION,
     endpoint: world.sqs.url,
@@ -490,6 +506,138 @@ describe('shipped bundles: the packaged Lambdas on Node 24 against the stand-ins
     expect(tasksOf(id)).toHaveLength(1);
     expect(engineErrors).toEqual([]);
   }, 40_000);
+
+  it('a deployment whose aws_credentials assume a role in another account and region: the shipped launcher assumes it (hand-signed STS) and runs there, the shipped reporter follows the forwarded events with it', async () => {
+    // Prepare: the member role, its cluster, the AWS Credentials block and a deployment using it
+    world.aws.sts.addRole({ arn: MEMBER_ROLE });
+    const member = world.aws.tenant(MEMBER_ACCOUNT, MEMBER_REGION);
+    const sts = new STSClient({
+      region: REGION,
+      endpoint: world.aws.url,
+      credentials: { accessKeyId: 'AKIDTESTADMIN', secretAccessKey: 'test' },
+    });
+    const { Credentials: admin } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'test-admin' })
+    );
+    sts.destroy();
+    const memberEcs = new ECSClient({
+      region: MEMBER_REGION,
+      endpoint: world.aws.url,
+      credentials: {
+        accessKeyId: admin?.AccessKeyId ?? '',
+        secretAccessKey: admin?.SecretAccessKey ?? '',
+        sessionToken: admin?.SessionToken ?? '',
+      },
+    });
+    await memberEcs.send(new CreateClusterCommand({ clusterName: MEMBER_CLUSTER }));
+    memberEcs.destroy();
+    const prefect = createPrefectClient({ apiUrl: world.prefect.apiUrl, apiKey: PREFECT_API_KEY });
+    const type = await prefect.createBlockType({
+      name: 'AWS Credentials',
+      slug: 'aws-credentials',
+    });
+    const schema = await prefect.createBlockSchema({
+      blockTypeId: type.id,
+      fields: {
+        properties: { assume_role_arn: { type: 'string' }, region_name: { type: 'string' } },
+      },
+    });
+    const block = await prefect.createBlockDocument({
+      name: 'member',
+      data: { assume_role_arn: MEMBER_ROLE, region_name: MEMBER_REGION },
+      blockSchemaId: schema.id,
+      blockTypeId: type.id,
+    });
+    const deployment = await seed.deployment(
+      world.prefect.apiUrl,
+      {
+        name: 'member-etl',
+        workPoolName: POOL,
+        jobVariables: {
+          cluster: MEMBER_CLUSTER,
+          aws_credentials: { $ref: { block_document_id: block.id } },
+          execution_role_arn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/prefect-execution`,
+          prefect_api_key_secret_arn: member.secrets.putSecret('prefect/api-key', PREFECT_API_KEY),
+          auto_deregister_task_definition: true,
+        },
+      },
+      world.auth
+    );
+    const run = await seed.flowRun(
+      world.prefect.apiUrl,
+      deployment.id,
+      { name: 'shipped-member', scheduledTime: new Date() },
+      world.auth
+    );
+    member.ecs.setPlan({ startedBy: `prefect/${run.id}` }, { autoAdvance: { delayMs: 50 } });
+    // The member account's forwarding rule has the template's pattern; the central rule delivers.
+    const pattern = (templateProperties('TaskStateChangeRule') as { EventPattern: unknown })
+      .EventPattern;
+    const forwarded: { account: string; ok: boolean }[] = [];
+    const stopForwarding = member.subscribe(async (event) => {
+      if (!matches(pattern, event)) return;
+      const answer = await containers.reporter.invoke(event);
+      forwarded.push({ account: event.account, ok: answer.ok });
+    });
+    // The engine in the member task: RUNNING, then COMPLETED, then the container exits
+    let engineDone = false;
+    const memberEngine = (async () => {
+      while (!engineDone) {
+        const task = member.ecs
+          .tasks()
+          .find((t) => t.startedBy === `prefect/${run.id}` && t.lastStatus === 'RUNNING');
+        if (task) {
+          await engine.start(world.prefect.apiUrl, run.id, world.auth);
+          await engine.complete(world.prefect.apiUrl, run.id, world.auth);
+          await member.ecs.runToCompletion(task.taskArn, { exitCode: 0 });
+          return;
+        }
+        await sleep(25);
+      }
+    })();
+
+    // Act
+    try {
+      await containers.poller.invoke(scheduledEvent(REGION, 'prefect-ecs-serverless-shipped-poll'));
+      const messages = await receiveLaunches(1);
+      const launched = await invokeFromQueue(containers.launcher, messages, world.launchQueue);
+      expect(launched).toMatchObject({ ok: true, result: { batchItemFailures: [] } });
+      await waitFor(
+        'the member run COMPLETED and its task STOPPED',
+        async () =>
+          (await readRun(run.id)).state_type === 'COMPLETED' &&
+          member.ecs.tasks().every((task) => task.lastStatus === 'STOPPED'),
+        20_000
+      );
+      await member.ecs.settled();
+    } finally {
+      engineDone = true;
+      await memberEngine;
+      stopForwarding();
+    }
+
+    // Assess: run in the member account's region, signed with a session of the member role that
+    // the launcher obtained with its own (environment) credentials
+    const runTasks = member.callsTo('RunTask');
+    expect(runTasks).toHaveLength(1);
+    const session = world.aws.sts.session(runTasks[0]?.accessKeyId ?? '');
+    expect(session).toMatchObject({ roleArn: MEMBER_ROLE, accountId: MEMBER_ACCOUNT });
+    expect(
+      world.aws
+        .callsTo('AssumeRole')
+        .filter((call) => call.accessKeyId === ROLE_CREDENTIALS.AWS_ACCESS_KEY_ID)
+        .every((call) => (call.input as { RoleArn?: string }).RoleArn === MEMBER_ROLE)
+    ).toBe(true);
+    expect((await readRun(run.id)).infrastructure_pid).toMatch(
+      new RegExp(`^${MEMBER_CLUSTER}::arn:aws:ecs:${MEMBER_REGION}:${MEMBER_ACCOUNT}:task/`)
+    );
+    // ... and the shipped reporter handled every forwarded event, deregistering there
+    expect(forwarded.length).toBeGreaterThan(0);
+    expect(forwarded.every((event) => event.ok && event.account === MEMBER_ACCOUNT)).toBe(true);
+    const deregistered = member.callsTo('DeregisterTaskDefinition');
+    expect(deregistered).toHaveLength(1);
+    expect(world.aws.sts.session(deregistered[0]?.accessKeyId ?? '')?.roleArn).toBe(MEMBER_ROLE);
+  }, 60_000);
 
   it('never writes the Prefect key or the webhook token to any container output', () => {
     // Prepare / Act: everything the containers logged in the tests above

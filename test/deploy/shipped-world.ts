@@ -192,7 +192,11 @@ const queueSpec = (template: CfnTemplate, id: string) => {
  * default VPC through EC2, as prefect-aws does).
  */
 export const startShippedWorld = async (
-  options: { params?: Record<string, string> } = {}
+  options: {
+    params?: Record<string, string>;
+    /** Regions the AWS stand-in serves besides REGION (pools in other regions). */
+    regions?: readonly string[];
+  } = {}
 ): Promise<ShippedWorld> => {
   const closers: (() => Promise<void>)[] = [];
   const containers = new Set<LambdaContainer>();
@@ -203,7 +207,10 @@ export const startShippedWorld = async (
   try {
     const prefect = await startPrefectStandin({ apiKey: PREFECT_API_KEY });
     closers.push(() => prefect.close());
-    const aws = await startAwsStandin({ region: REGION });
+    const aws = await startAwsStandin({
+      region: REGION,
+      regions: [REGION, ...(options.regions ?? [])],
+    });
     closers.push(() => aws.close());
     const prefectSecretArn = aws.secrets.putSecret('shipped/prefect-api-key', PREFECT_API_KEY);
     const webhookSecretArn = aws.secrets.putSecret('shipped/webhook', WEBHOOK_TOKEN);
@@ -332,6 +339,7 @@ export const startShippedWorld = async (
         AWS_ENDPOINT_URL_SECRETS_MANAGER: awsProxy.url,
         AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: awsProxy.url,
         AWS_ENDPOINT_URL_SSM: awsProxy.url,
+        AWS_ENDPOINT_URL_STS: awsProxy.url,
         AWS_ENDPOINT_URL_SQS: sqsProxy.url,
       };
     };
