@@ -66,6 +66,35 @@ export interface ResolvedJobConfiguration {
 }
 
 /**
+ * Prefect's templating of a run's job configuration (`BaseJobConfiguration.from_template_and_values`):
+ * the job variables of the deployment and the run over the template's defaults, applied to
+ * `job_configuration`, then block references, then Prefect variables.
+ */
+const populateTemplate = async (
+  template: ReturnType<typeof parseBaseJobTemplate>,
+  input: Pick<ResolveJobConfigurationInput, 'deployment' | 'environment' | 'allowedEnvironment'> & {
+    flowRun: Pick<FlowRun, 'job_variables'>;
+  },
+  deps: ResolveJobConfigurationDeps
+): Promise<{ populated: unknown; warnings: string[] }> => {
+  const jobVariables = mergeJobVariables(
+    input.deployment?.job_variables ?? {},
+    input.flowRun.job_variables
+  );
+  const { jobConfiguration, values } = buildTemplateInputs(template, jobVariables);
+  const access: EnvironmentAccess = {
+    environment: input.environment,
+    allowedEnvironment: input.allowedEnvironment,
+  };
+  const path = ['job_configuration'];
+  const applied = applyValues(jobConfiguration, values, { ...access, path });
+  const lookups = memoizeTemplateLookups(deps.lookups);
+  const referencesOptions = { path, originOf: placeholderOrigin(values) };
+  const withBlocks = await resolveBlockReferences(applied.value, lookups, referencesOptions);
+  return { populated: await resolveVariables(withBlocks, lookups), warnings: applied.warnings };
+};
+
+/**
  * Prefect's `BaseJobConfiguration.resolve_for_flow_run` for the ECS worker, without an always-on
  * worker:
  * 1. merge the deployment's then the flow run's job variables (`env` per key);
@@ -93,22 +122,7 @@ export const resolveJobConfiguration = async (
   deps: ResolveJobConfigurationDeps
 ): Promise<ResolvedJobConfiguration> => {
   const template = parseBaseJobTemplate(input.workPool.base_job_template, input.workPool.name);
-  const jobVariables = mergeJobVariables(
-    input.deployment?.job_variables ?? {},
-    input.flowRun.job_variables
-  );
-  const { jobConfiguration, values } = buildTemplateInputs(template, jobVariables);
-
-  const access: EnvironmentAccess = {
-    environment: input.environment,
-    allowedEnvironment: input.allowedEnvironment,
-  };
-  const path = ['job_configuration'];
-  const applied = applyValues(jobConfiguration, values, { ...access, path });
-  const lookups = memoizeTemplateLookups(deps.lookups);
-  const referencesOptions = { path, originOf: placeholderOrigin(values) };
-  const withBlocks = await resolveBlockReferences(applied.value, lookups, referencesOptions);
-  const populated = await resolveVariables(withBlocks, lookups);
+  const { populated, warnings } = await populateTemplate(template, input, deps);
 
   const templated = validateJobConfiguration(isJsonObject(populated) ? populated : {}, {
     defaultExecutionRoleArn: input.defaultExecutionRoleArn,
@@ -125,11 +139,11 @@ export const resolveJobConfiguration = async (
       prefectVersion: input.prefectVersion ?? DEFAULT_PREFECT_VERSION,
       prefectEnvironment: input.prefectEnvironment,
     },
-    access
+    { environment: input.environment, allowedEnvironment: input.allowedEnvironment }
   );
   return {
     configuration: prepared.configuration,
-    warnings: [...new Set([...applied.warnings, ...prepared.warnings])],
+    warnings: [...new Set([...warnings, ...prepared.warnings])],
   };
 };
 
@@ -155,26 +169,10 @@ export const resolveAwsCredentialsValue = async (
 ): Promise<unknown> => {
   const template = parseBaseJobTemplate(input.workPool.base_job_template, input.workPool.name);
   if (!Object.hasOwn(template.job_configuration, 'aws_credentials')) return undefined;
-  const jobVariables = mergeJobVariables(
-    input.deployment?.job_variables ?? {},
-    input.flowRun.job_variables
-  );
   const only = {
     ...template,
     job_configuration: { aws_credentials: template.job_configuration.aws_credentials },
   };
-  const { jobConfiguration, values } = buildTemplateInputs(only as typeof template, jobVariables);
-  const access: EnvironmentAccess = {
-    environment: input.environment,
-    allowedEnvironment: input.allowedEnvironment,
-  };
-  const path = ['job_configuration'];
-  const applied = applyValues(jobConfiguration, values, { ...access, path });
-  const lookups = memoizeTemplateLookups(deps.lookups);
-  const withBlocks = await resolveBlockReferences(applied.value, lookups, {
-    path,
-    originOf: placeholderOrigin(values),
-  });
-  const populated = await resolveVariables(withBlocks, lookups);
+  const { populated } = await populateTemplate(only, input, deps);
   return isJsonObject(populated) ? populated.aws_credentials : undefined;
 };

@@ -29,8 +29,9 @@ import { type CancelledTaskAction, decideCancelledTask } from './cancelled-task-
 import { listPoolRuns } from './list-pool-runs.ts';
 import { liveTasksOfRun } from './live-tasks-of-run.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
-import { describeError, type PollEcs, type ResolvedPollDeps } from './poll-deps.ts';
+import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
+import { tasksByScope } from './tasks-by-scope.ts';
 
 /**
  * What ECS says about each run's task, keyed by flow run id: one DescribeTasks per cluster (the
@@ -44,26 +45,15 @@ const describeRunTasks = async (
   deps: ResolvedPollDeps,
   result: PoolPollResult
 ): Promise<Map<string, TaskSighting>> => {
-  // Grouped by the runs' ECS clients (their pools' aws_credentials), then by cluster.
-  const byScope = new Map<PollEcs, Map<string, { runId: string; taskArn: string }[]>>();
-  for (const run of runs) {
+  const items = runs.flatMap((run) => {
     const pid = taskOf(run);
-    if (!pid) continue;
-    let ecs: PollEcs;
-    try {
-      ecs = await deps.ecsForRun(run);
-    } catch (error) {
-      const message = `Could not reach the AWS account of ${which} run ${run.id}: ${describeError(error)}`;
-      result.errors.push({ stage: 'cancel', flowRunId: run.id, message });
-      deps.logger.error(message, { pool: poolName, flow_run_id: run.id });
-      continue;
-    }
-    const byCluster = byScope.get(ecs) ?? new Map<string, { runId: string; taskArn: string }[]>();
-    byScope.set(ecs, byCluster);
-    const group = byCluster.get(pid.cluster) ?? [];
-    group.push({ runId: run.id, taskArn: pid.taskArn });
-    byCluster.set(pid.cluster, group);
-  }
+    return pid ? [{ run, cluster: pid.cluster, taskArn: pid.taskArn }] : [];
+  });
+  const byScope = await tasksByScope(items, deps, (run, error) => {
+    const message = `Could not reach the AWS account of ${which} run ${run.id}: ${describeError(error)}`;
+    result.errors.push({ stage: 'cancel', flowRunId: run.id, message });
+    deps.logger.error(message, { pool: poolName, flow_run_id: run.id });
+  });
   const sightings = new Map<string, TaskSighting>();
   for (const [ecs, byCluster] of byScope)
     for (const [cluster, group] of byCluster) {

@@ -18,9 +18,10 @@ import { type Claim, enqueueLaunches } from './enqueue-launches.ts';
 import { listPoolRuns } from './list-pool-runs.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { classifyOrphan, type OrphanDecision, type PidTask } from './orphan-decision.ts';
-import { describeError, type PollEcs, type ResolvedPollDeps } from './poll-deps.ts';
+import { describeError, type ResolvedPollDeps } from './poll-deps.ts';
 import type { PoolPollResult } from './poll-result.ts';
 import { requeueLabels } from './run-labels.ts';
+import { tasksByScope } from './tasks-by-scope.ts';
 
 /** Proposes CRASHED if the run is still the orphan we judged; resolves `true` when accepted. */
 const crashOrphan = async (
@@ -109,25 +110,16 @@ const describePidTasks = async (
   deps: ResolvedPollDeps,
   result: PoolPollResult
 ): Promise<Map<string, PidTask>> => {
-  // Grouped by the runs' ECS clients (their pools' aws_credentials), then by cluster.
-  const byScope = new Map<PollEcs, Map<string, { runId: string; taskArn: string }[]>>();
-  for (const { run, decision } of items) {
-    if (decision.kind !== 'check-task') continue;
-    let ecs: PollEcs;
-    try {
-      ecs = await deps.ecsForRun(run);
-    } catch (error) {
-      const message = `Could not reach the AWS account of claimed run ${run.id}: ${describeError(error)}`;
-      result.errors.push({ stage: 'orphan', flowRunId: run.id, message });
-      deps.logger.error(message, { pool: poolName, flow_run_id: run.id });
-      continue;
-    }
-    const byCluster = byScope.get(ecs) ?? new Map<string, { runId: string; taskArn: string }[]>();
-    byScope.set(ecs, byCluster);
-    const group = byCluster.get(decision.pid.cluster) ?? [];
-    group.push({ runId: run.id, taskArn: decision.pid.taskArn });
-    byCluster.set(decision.pid.cluster, group);
-  }
+  const checks = items.flatMap(({ run, decision }) =>
+    decision.kind === 'check-task'
+      ? [{ run, cluster: decision.pid.cluster, taskArn: decision.pid.taskArn }]
+      : []
+  );
+  const byScope = await tasksByScope(checks, deps, (run, error) => {
+    const message = `Could not reach the AWS account of claimed run ${run.id}: ${describeError(error)}`;
+    result.errors.push({ stage: 'orphan', flowRunId: run.id, message });
+    deps.logger.error(message, { pool: poolName, flow_run_id: run.id });
+  });
   const found = new Map<string, PidTask>();
   for (const [ecs, byCluster] of byScope)
     for (const [cluster, group] of byCluster) {

@@ -1,24 +1,16 @@
 /**
  * The poller's ECS client per run, for the cancel and orphan sweeps: the run's `aws_credentials`
- * (its pool and deployment, `run-aws-settings.ts`) in their region, so the task a pool started in
- * another account or region is described and stopped there. A recorded task of the stack's own
- * account and region (`STACK_ACCOUNT_ID`) uses the poller's own client without reading anything.
+ * (`shared/aws/run-aws-clients.ts`), so the task a pool started in another account or region is
+ * described and stopped there. A recorded task of the stack's own account and region
+ * (`STACK_ACCOUNT_ID`) uses the poller's own client without reading anything.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { createAssumeRole } from '../aws/assume-role.ts';
-import { createAwsScopes } from '../aws/aws-scopes.ts';
-import { createRunAwsSettings, type RunAwsSettingsDeps } from '../aws/run-aws-settings.ts';
+import { createRunAwsClients, type RunAwsClientsOptions } from '../aws/run-aws-clients.ts';
 import { sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
-import type { AwsCredentials } from '../aws/signed-aws-request.ts';
 import type { Config } from '../config.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
-import { isRetryable } from '../errors/is-retryable.ts';
-import {
-  createTemplateLookups,
-  type TemplateLookupsClient,
-} from '../jobs/create-template-lookups.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
-import type { PollEcs, PollLogger } from './poll-deps.ts';
+import type { PollEcs } from './poll-deps.ts';
 
 /** The account and region of the task a pid (`<cluster>::<task ARN>`) names. */
 const taskArnOf = (pid: string | null): { account: string; region: string } | undefined => {
@@ -27,65 +19,30 @@ const taskArnOf = (pid: string | null): { account: string; region: string } | un
 };
 
 /** What {@link createPollAws} needs. */
-export interface PollAwsOptions {
-  config: Pick<
-    Config,
-    | 'awsRegion'
-    | 'assumeRoleArns'
-    | 'stackAccountId'
-    | 'templateEnvironment'
-    | 'templateEnvAllowlist'
-  >;
-  prefect: RunAwsSettingsDeps['prefect'] & TemplateLookupsClient;
-  logger: PollLogger;
-  /** The poller's own client. */
-  home: PollEcs;
-  homeCredentials: () => Promise<AwsCredentials>;
-}
+export type PollAwsOptions = Omit<RunAwsClientsOptions<PollEcs>, 'build' | 'config'> & {
+  config: RunAwsClientsOptions<PollEcs>['config'] & Pick<Config, 'stackAccountId'>;
+};
 
 /**
- * `PollDeps.ecsForRun`. A run whose settings cannot be read for good (pool deleted, an unusable
- * block) falls back to the poller's own client with a warning; a passing failure propagates (the
- * sweep records it and tries again next poll).
+ * `PollDeps.ecsForRun`.
  *
  * @example
  * const ecsForRun = createPollAws({ config, prefect, logger, home: ecs, homeCredentials });
  */
 export const createPollAws = (options: PollAwsOptions): ((run: FlowRun) => Promise<PollEcs>) => {
   const region = options.config.awsRegion;
-  const runSettings = createRunAwsSettings({
-    prefect: options.prefect,
-    lookups: createTemplateLookups(options.prefect),
-    environment: options.config.templateEnvironment,
-    allowedEnvironment: options.config.templateEnvAllowlist,
-  });
-  const scopes = createAwsScopes<PollEcs>({
-    homeRegion: region,
-    homeCredentials: options.homeCredentials,
-    allowedRoleArns: options.config.assumeRoleArns,
-    assumeRole: createAssumeRole({ region }),
-    home: options.home,
+  const clientsOf = createRunAwsClients<PollEcs>({
+    ...options,
     build: (scope) =>
       createEcsClient(new ECSClient(sdkClientOptionsOf(scope, { maxAttempts: 4 })), {
         region: scope.region,
       }),
   });
-  return async (run) => {
-    // A recorded task of the stack's own account and region: the poller's own client.
+  return (run) => {
     const task = taskArnOf(run.infrastructure_pid);
     if (task && task.account === options.config.stackAccountId && task.region === region) {
-      return options.home;
+      return Promise.resolve(options.home);
     }
-    let settings = null;
-    try {
-      settings = await runSettings.settingsOf(run);
-    } catch (error) {
-      if (isRetryable(error)) throw error;
-      options.logger.warn("Could not read the run's aws_credentials; using the poller's own", {
-        flow_run_id: run.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-    return scopes.get(settings);
+    return clientsOf(run);
   };
 };
