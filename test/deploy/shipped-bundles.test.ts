@@ -33,6 +33,7 @@ import { createPrefectClient } from '../../shared/prefect/client.ts';
 import { defaultSubnetIds } from '../standins/ecs/fixtures.ts';
 import type { EcsTaskStateChangeEvent } from '../standins/ecs/types.ts';
 import { engine, readFlowRun, readFlowRunStates, seed } from '../standins/prefect/actors.ts';
+import { registerAwsCredentialsBlock } from '../standins/prefect/aws-credentials-block.ts';
 import type { LambdaContainer } from './lambda-container.ts';
 import { httpApiEvent, scheduledEvent, sqsEvent } from './lambda-events.ts';
 import {
@@ -532,21 +533,9 @@ describe('shipped bundles: the packaged Lambdas on Node 24 against the stand-ins
     await memberEcs.send(new CreateClusterCommand({ clusterName: MEMBER_CLUSTER }));
     memberEcs.destroy();
     const prefect = createPrefectClient({ apiUrl: world.prefect.apiUrl, apiKey: PREFECT_API_KEY });
-    const type = await prefect.createBlockType({
-      name: 'AWS Credentials',
-      slug: 'aws-credentials',
-    });
-    const schema = await prefect.createBlockSchema({
-      blockTypeId: type.id,
-      fields: {
-        properties: { assume_role_arn: { type: 'string' }, region_name: { type: 'string' } },
-      },
-    });
-    const block = await prefect.createBlockDocument({
-      name: 'member',
-      data: { assume_role_arn: MEMBER_ROLE, region_name: MEMBER_REGION },
-      blockSchemaId: schema.id,
-      blockTypeId: type.id,
+    const blockId = await (await registerAwsCredentialsBlock(prefect)).create('member', {
+      assume_role_arn: MEMBER_ROLE,
+      region_name: MEMBER_REGION,
     });
     const deployment = await seed.deployment(
       world.prefect.apiUrl,
@@ -555,7 +544,7 @@ describe('shipped bundles: the packaged Lambdas on Node 24 against the stand-ins
         workPoolName: POOL,
         jobVariables: {
           cluster: MEMBER_CLUSTER,
-          aws_credentials: { $ref: { block_document_id: block.id } },
+          aws_credentials: { $ref: { block_document_id: blockId } },
           execution_role_arn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/prefect-execution`,
           prefect_api_key_secret_arn: member.secrets.putSecret('prefect/api-key', PREFECT_API_KEY),
           auto_deregister_task_definition: true,

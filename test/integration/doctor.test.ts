@@ -13,6 +13,7 @@
  * of another account use the stand-in's STS (`sts.addRole`) and its tenant of that account and
  * region, where the pool's cluster is created; the doctor must find it there, not at home.
  */
+
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
@@ -25,6 +26,7 @@ import { awsQueryExtras } from '../standins/aws/query-extras.ts';
 import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import { ECS_BASE_JOB_TEMPLATE } from '../standins/prefect/actors.ts';
+import { registerAwsCredentialsBlock } from '../standins/prefect/aws-credentials-block.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
 
 const AUTH_STRING = 'admin:doctor-integration-pass-7f3c';
@@ -260,31 +262,7 @@ beforeAll(async () => {
     blockTypeId: secretType.id,
   });
   await client.createVariable({ name: 'etl_tag', value: '2026.1' });
-  const awsType = await client.createBlockType({
-    name: 'AWS Credentials',
-    slug: 'aws-credentials',
-  });
-  const awsSchema = await client.createBlockSchema({
-    blockTypeId: awsType.id,
-    fields: {
-      title: 'AwsCredentials',
-      type: 'object',
-      properties: {
-        aws_access_key_id: { title: 'AWS Access Key ID', type: 'string' },
-        aws_secret_access_key: {
-          title: 'AWS Secret Access Key',
-          type: 'string',
-          format: 'password',
-        },
-        region_name: { title: 'Region Name', type: 'string' },
-        assume_role_arn: { title: 'Assume Role ARN', type: 'string' },
-        assume_role_kwargs: { title: 'Assume Role Kwargs', type: 'object' },
-        aws_client_parameters: { title: 'AWS Client Parameters', type: 'object' },
-      },
-      secret_fields: ['aws_secret_access_key'],
-      block_schema_references: {},
-    },
-  });
+  const awsCredentials = await registerAwsCredentialsBlock(client);
   const blocks: Record<string, Record<string, unknown>> = {
     'pool-role': {
       assume_role_arn: POOL_ROLE,
@@ -296,13 +274,7 @@ beforeAll(async () => {
     'static-keys': STATIC_KEYS,
   };
   for (const [name, data] of Object.entries(blocks)) {
-    const document = await client.createBlockDocument({
-      name,
-      data,
-      blockSchemaId: awsSchema.id,
-      blockTypeId: awsType.id,
-    });
-    awsCredentialsBlocks[name] = document.id;
+    awsCredentialsBlocks[name] = await awsCredentials.create(name, data);
   }
   await client.createWorkPool({ name: POOL, type: 'ecs', baseJobTemplate: ECS_BASE_JOB_TEMPLATE });
   healthyJobVariables = {

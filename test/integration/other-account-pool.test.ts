@@ -21,6 +21,7 @@ import {
   seed,
   user,
 } from '../standins/prefect/actors.ts';
+import { registerAwsCredentialsBlock } from '../standins/prefect/aws-credentials-block.ts';
 import {
   type Behaviour,
   consumeQueue,
@@ -65,30 +66,8 @@ const memberTemplate = (blockId: string) => {
 /** Creates the AWS Credentials block type and the blocks, as `prefect block register -m prefect_aws` and the UI would. */
 const seedBlocks = async (w: EndToEndWorld) => {
   const admin = createPrefectClient({ apiUrl: w.prefect.apiUrl, apiKey: apiKeyOf(w) });
-  const type = await admin.createBlockType({ name: 'AWS Credentials', slug: 'aws-credentials' });
-  const schema = await admin.createBlockSchema({
-    blockTypeId: type.id,
-    fields: {
-      properties: {
-        aws_access_key_id: { type: 'string' },
-        aws_secret_access_key: { type: 'string', format: 'password', writeOnly: true },
-        profile_name: { type: 'string' },
-        region_name: { type: 'string' },
-        assume_role_arn: { type: 'string' },
-        assume_role_kwargs: { type: 'object' },
-      },
-      secret_fields: ['aws_secret_access_key'],
-    },
-  });
-  const block = async (name: string, data: Record<string, unknown>) =>
-    (
-      await admin.createBlockDocument({
-        name,
-        data,
-        blockSchemaId: schema.id,
-        blockTypeId: type.id,
-      })
-    ).id;
+  const awsCredentials = await registerAwsCredentialsBlock(admin);
+  const block = (name: string, data: Record<string, unknown>) => awsCredentials.create(name, data);
   return {
     member: await block('member', {
       assume_role_arn: ROLE,

@@ -6,6 +6,7 @@
  * account and region its `aws` section names with where the launcher's calls landed (a pool whose
  * `aws_credentials` assumes a role of another account, registered with the stand-in's STS).
  */
+
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { createPrefectClient, type PrefectClient } from '../../shared/prefect/cl
 import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import { proposeState } from '../standins/prefect/actors.ts';
+import { registerAwsCredentialsBlock } from '../standins/prefect/aws-credentials-block.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -105,37 +107,8 @@ beforeAll(async () => {
     blockTypeId: secretType.id,
   });
   await client.createVariable({ name: 'etl_tag', value: '2026.1' });
-  const awsType = await client.createBlockType({
-    name: 'AWS Credentials',
-    slug: 'aws-credentials',
-  });
-  const awsSchema = await client.createBlockSchema({
-    blockTypeId: awsType.id,
-    fields: {
-      title: 'AwsCredentials',
-      type: 'object',
-      properties: {
-        aws_access_key_id: { title: 'AWS Access Key ID', type: 'string' },
-        aws_secret_access_key: {
-          title: 'AWS Secret Access Key',
-          type: 'string',
-          format: 'password',
-        },
-        aws_session_token: { title: 'AWS Session Token', type: 'string' },
-        region_name: { title: 'Region Name', type: 'string' },
-      },
-      secret_fields: ['aws_secret_access_key'],
-      block_schema_references: {},
-    },
-  });
-  awsCredentialsBlockId = (
-    await client.createBlockDocument({
-      name: 'static-keys',
-      data: STATIC_KEYS,
-      blockSchemaId: awsSchema.id,
-      blockTypeId: awsType.id,
-    })
-  ).id;
+  const awsCredentials = await registerAwsCredentialsBlock(client);
+  awsCredentialsBlockId = await awsCredentials.create('static-keys', STATIC_KEYS);
   for (const name of ['current', 'v0.4'] as const) {
     await client.createWorkPool({
       name: POOLS[name],
