@@ -9,175 +9,38 @@
  * Blocks that cannot work (profile_name, a role the stack may not assume, a role that does not trust
  * us) CRASH their runs with the fix.
  */
-import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPrefectClient } from '../../shared/prefect/client.ts';
-import type { AwsTenant, EcsTaskSnapshot } from '../standins/ecs/types.ts';
+import type { AwsTenant } from '../standins/ecs/types.ts';
+import { readFlowRun, seed, user } from '../standins/prefect/actors.ts';
 import {
-  ECS_BASE_JOB_TEMPLATE,
-  engine,
-  readFlowRun,
-  seed,
-  user,
-} from '../standins/prefect/actors.ts';
-import { registerAwsCredentialsBlock } from '../standins/prefect/aws-credentials-block.ts';
-import {
-  type Behaviour,
   consumeQueue,
   type EndToEndWorld,
   FINAL_STATES,
   inspectQueue,
-  matchesEventPattern,
   POOL,
   scheduledEvent,
-  sleep,
   startEndToEndWorld,
-  taskStateRulePattern,
   waitFor,
 } from './end-to-end-fixtures.ts';
+import {
+  EXTERNAL_ID,
+  forwardMemberEvents,
+  MEMBER_ACCOUNT,
+  MEMBER_CLUSTER,
+  MEMBER_EXECUTION_ROLE,
+  MEMBER_POOL,
+  MEMBER_REGION,
+  playMemberEngine,
+  MEMBER_ROLE as ROLE,
+  setUpMemberAccount,
+} from './member-account-fixtures.ts';
 
-const MEMBER_ACCOUNT = '210987654321';
-const MEMBER_REGION = 'eu-west-1';
-const ROLE = `arn:aws:iam::${MEMBER_ACCOUNT}:role/prefect-ecs-serverless-member`;
 const UNTRUSTING_ROLE = `arn:aws:iam::${MEMBER_ACCOUNT}:role/does-not-trust-us`;
-const EXTERNAL_ID = 'pool-member-42';
-const MEMBER_POOL = 'ecs-member';
-const MEMBER_CLUSTER = 'prefect-member';
-const MEMBER_EXECUTION_ROLE = `arn:aws:iam::${MEMBER_ACCOUNT}:role/prefect-member-execution`;
 
 let world: EndToEndWorld;
 let member: AwsTenant;
-let blockIds: Record<'member' | 'profile' | 'notAllowed' | 'untrusting', string>;
+let blockIds: Record<'profile' | 'notAllowed' | 'untrusting', string>;
 let deploymentId: string;
-
-/** The member pool: Prefect's default template, its aws_credentials defaulting to the member block. */
-const memberTemplate = (blockId: string) => {
-  const template = structuredClone(ECS_BASE_JOB_TEMPLATE) as {
-    variables: { properties: Record<string, Record<string, unknown>> };
-  };
-  template.variables.properties.aws_credentials = {
-    ...template.variables.properties.aws_credentials,
-    default: { $ref: { block_document_id: blockId } },
-  };
-  return template;
-};
-
-/** Creates the AWS Credentials block type and the blocks, as `prefect block register -m prefect_aws` and the UI would. */
-const seedBlocks = async (w: EndToEndWorld) => {
-  const admin = createPrefectClient({ apiUrl: w.prefect.apiUrl, apiKey: apiKeyOf(w) });
-  const awsCredentials = await registerAwsCredentialsBlock(admin);
-  const block = (name: string, data: Record<string, unknown>) => awsCredentials.create(name, data);
-  return {
-    member: await block('member', {
-      assume_role_arn: ROLE,
-      region_name: MEMBER_REGION,
-      assume_role_kwargs: { ExternalId: EXTERNAL_ID, RoleSessionName: null },
-    }),
-    profile: await block('laptop', { profile_name: 'prod', region_name: MEMBER_REGION }),
-    notAllowed: await block('not-allowed', {
-      assume_role_arn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/not-in-the-stack-parameter`,
-    }),
-    untrusting: await block('untrusting', { assume_role_arn: UNTRUSTING_ROLE }),
-  };
-};
-
-const apiKeyOf = (w: EndToEndWorld): string =>
-  String(w.auth.headers?.authorization ?? '').replace(/^Bearer /, '');
-
-/** An ECS client of the member account (the test's own AssumeRole), for the cluster set-up. */
-const memberAdmin = async (w: EndToEndWorld): Promise<ECSClient> => {
-  const sts = new STSClient({
-    region: 'us-east-1',
-    endpoint: w.aws.url,
-    credentials: { accessKeyId: 'AKIDTESTADMIN', secretAccessKey: 'test-admin' },
-  });
-  const { Credentials } = await sts.send(
-    new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'test-admin', ExternalId: EXTERNAL_ID })
-  );
-  sts.destroy();
-  return new ECSClient({
-    region: MEMBER_REGION,
-    endpoint: w.aws.url,
-    credentials: {
-      accessKeyId: Credentials?.AccessKeyId ?? '',
-      secretAccessKey: Credentials?.SecretAccessKey ?? '',
-      sessionToken: Credentials?.SessionToken ?? '',
-    },
-  });
-};
-
-/** Plays the flow engine of the member account's tasks (as `playEngine` does for the home one). */
-const playMemberEngine = (behaviours: ReadonlyMap<string, Behaviour>) => {
-  const errors: unknown[] = [];
-  const handled = new Set<string>();
-  const acting: Promise<void>[] = [];
-  let stopped = false;
-  const act = async (task: EcsTaskSnapshot, runId: string) => {
-    // `hold`: the container never gets as far as the engine (the run stays PENDING).
-    if (behaviours.get(runId) !== 'complete') return;
-    for (;;) {
-      const answer = await engine.start(world.prefect.apiUrl, runId, world.auth);
-      if (answer.status === 'ACCEPT') break;
-      await sleep(100);
-    }
-    await engine.complete(world.prefect.apiUrl, runId, world.auth);
-    await member.ecs.runToCompletion(task.taskArn, { exitCode: 0 });
-  };
-  const loop = async () => {
-    while (!stopped) {
-      for (const task of member.ecs.tasks()) {
-        const runId = task.startedBy?.replace(/^prefect\//, '');
-        if (!runId || !behaviours.has(runId) || handled.has(task.taskArn)) continue;
-        if (task.lastStatus !== 'RUNNING') continue;
-        handled.add(task.taskArn);
-        acting.push(
-          act(task, runId).catch((error: unknown) => {
-            errors.push(error);
-          })
-        );
-      }
-      await sleep(25);
-    }
-  };
-  const running = loop();
-  return {
-    errors,
-    stop: async () => {
-      stopped = true;
-      await running;
-      await Promise.all(acting);
-    },
-  };
-};
-
-/**
- * The member account's "ECS Task State Change" events, forwarded by its rule (the same pattern as
- * the stack's rule, infra/member-account) to the stack's bus, where the stack's rule delivers them
- * to the reporter.
- */
-const forwardMemberEvents = async () => {
-  const pattern = await taskStateRulePattern();
-  const delivered: { account: string; region: string }[] = [];
-  const errors: unknown[] = [];
-  const disconnect = member.subscribe(async (event) => {
-    if (!matchesEventPattern(pattern, event)) return;
-    delivered.push({ account: event.account, region: event.region });
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await world.reporter(event);
-        return;
-      } catch (error) {
-        if (attempt >= 3) {
-          errors.push(error);
-          return;
-        }
-        await sleep(100);
-      }
-    }
-  });
-  return { delivered, errors, disconnect };
-};
 
 const seedRun = async (name: string, jobVariables?: Record<string, unknown>) =>
   (
@@ -207,39 +70,20 @@ beforeAll(async () => {
   });
   // The per-pool clients resolve their endpoint as in Lambda (here: the stand-in's).
   vi.stubEnv('AWS_ENDPOINT_URL', world.aws.url);
-  world.aws.sts.addRole({ arn: ROLE, externalId: EXTERNAL_ID });
   world.aws.sts.addRole({ arn: UNTRUSTING_ROLE, trustedAccounts: ['999999999999'] });
-  member = world.aws.tenant(MEMBER_ACCOUNT, MEMBER_REGION);
-  const admin = await memberAdmin(world);
-  await admin.send(
-    new CreateClusterCommand({ clusterName: MEMBER_CLUSTER, capacityProviders: ['FARGATE'] })
-  );
-  admin.destroy();
-  blockIds = await seedBlocks(world);
-  await seed.workPool(
-    world.prefect.apiUrl,
-    { name: MEMBER_POOL, base_job_template: memberTemplate(blockIds.member) },
-    world.auth
-  );
-  const memberSecret = member.secrets.putSecret('prefect/api-key', apiKeyOf(world));
-  deploymentId = (
-    await seed.deployment(
-      world.prefect.apiUrl,
-      {
-        name: 'member-etl',
-        workPoolName: MEMBER_POOL,
-        jobVariables: {
-          cluster: MEMBER_CLUSTER,
-          image: `${MEMBER_ACCOUNT}.dkr.ecr.${MEMBER_REGION}.amazonaws.com/etl:1`,
-          configure_cloudwatch_logs: true,
-          execution_role_arn: MEMBER_EXECUTION_ROLE,
-          prefect_api_key_secret_arn: memberSecret,
-          auto_deregister_task_definition: true,
-        },
-      },
-      world.auth
-    )
-  ).id;
+  const account = await setUpMemberAccount(world);
+  member = account.tenant;
+  deploymentId = account.deploymentId;
+  blockIds = {
+    profile: await account.createBlock('laptop', {
+      profile_name: 'prod',
+      region_name: MEMBER_REGION,
+    }),
+    notAllowed: await account.createBlock('not-allowed', {
+      assume_role_arn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/not-in-the-stack-parameter`,
+    }),
+    untrusting: await account.createBlock('untrusting', { assume_role_arn: UNTRUSTING_ROLE }),
+  };
 }, 30_000);
 
 afterAll(async () => {
@@ -251,9 +95,9 @@ describe('a pool whose aws_credentials assume a role in another account and regi
   it('launches there, is reported from the forwarded events, and is deregistered there', async () => {
     // Prepare
     const runId = await seedRun('member-complete');
-    const events = await forwardMemberEvents();
+    const events = await forwardMemberEvents(world, member);
     const launcherEsm = consumeQueue(world, world.launchQueue, 5, world.launcher);
-    const memberEngine = playMemberEngine(new Map([[runId, 'complete']]));
+    const memberEngine = playMemberEngine(world, member, new Map([[runId, 'complete']]));
     member.ecs.setPlan(
       { startedBy: `prefect/${runId}` },
       { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
@@ -323,9 +167,9 @@ describe('a pool whose aws_credentials assume a role in another account and regi
   it("the poller's cancel sweep stops the task of a run cancelled before its engine started, in the member account", async () => {
     // Prepare
     const runId = await seedRun('member-cancel');
-    const events = await forwardMemberEvents();
+    const events = await forwardMemberEvents(world, member);
     const launcherEsm = consumeQueue(world, world.launchQueue, 5, world.launcher);
-    const memberEngine = playMemberEngine(new Map([[runId, 'hold']]));
+    const memberEngine = playMemberEngine(world, member, new Map([[runId, 'hold']]));
     member.ecs.setPlan(
       { startedBy: `prefect/${runId}` },
       { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
