@@ -5,13 +5,14 @@
  */
 import type { Config } from '../config.ts';
 import { isRetryable } from '../errors/is-retryable.ts';
+import { LaunchError } from '../errors/launch-error.ts';
 import {
   createTemplateLookups,
   type TemplateLookupsClient,
 } from '../jobs/create-template-lookups.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import { createAssumeRole } from './assume-role.ts';
-import type { AwsCredentialsSettings } from './aws-credentials-settings.ts';
+import { type AwsCredentialsSettings, assumedAccountOf } from './aws-credentials-settings.ts';
 import { type AwsScope, createAwsScopes } from './aws-scopes.ts';
 import { createRunAwsSettings, type RunAwsSettingsDeps } from './run-aws-settings.ts';
 import type { AwsCredentials } from './signed-aws-request.ts';
@@ -20,7 +21,11 @@ import type { AwsCredentials } from './signed-aws-request.ts';
 export interface RunAwsClientsOptions<T> {
   config: Pick<
     Config,
-    'awsRegion' | 'assumeRoleArns' | 'templateEnvironment' | 'templateEnvAllowlist'
+    | 'awsRegion'
+    | 'assumeRoleArns'
+    | 'stackAccountId'
+    | 'templateEnvironment'
+    | 'templateEnvAllowlist'
   >;
   prefect: RunAwsSettingsDeps['prefect'] & TemplateLookupsClient;
   logger: { warn(message: string, ...attributes: Record<string, unknown>[]): void };
@@ -31,8 +36,29 @@ export interface RunAwsClientsOptions<T> {
   build: (scope: AwsScope) => T;
 }
 
+/** Where a run's recorded task lives (from its ARN). */
+export interface TaskPlace {
+  taskArn: string;
+  account: string;
+  region: string;
+}
+
 /**
- * The clients for `run` in `region` (default: its settings', else the function's). A run whose
+ * The account the settings reach, when known without asking AWS: the assumed role's, else the
+ * stack's for its own credentials; unknown for static keys.
+ */
+const accountOf = (
+  settings: AwsCredentialsSettings | null,
+  stackAccountId: string | undefined
+): string | undefined =>
+  assumedAccountOf(settings) ?? (settings?.accessKeys ? undefined : stackAccountId);
+
+/**
+ * The clients for `run` in `region` (default: its settings', else the function's). With `task`
+ * (the run's recorded task), refuses (retryable `LaunchError`) when the run's credentials now
+ * reach another account or region than the task's: the pool's `aws_credentials` changed while it
+ * ran, and asking the new place about the task would answer "no such task", which a sweep would
+ * act on (cancel, crash) while the task runs on. A run whose
  * settings cannot be read for good (its pool deleted, an unusable block: it could not have been
  * launched with them) gets the function's own credentials, with a warning; a passing failure
  * (Prefect 5xx, throttled STS) propagates for the caller's retry. `run` undefined (deleted): the
@@ -44,7 +70,7 @@ export interface RunAwsClientsOptions<T> {
  */
 export const createRunAwsClients = <T>(
   options: RunAwsClientsOptions<T>
-): ((run: FlowRun | undefined, region?: string) => Promise<T>) => {
+): ((run: FlowRun | undefined, region?: string, task?: TaskPlace) => Promise<T>) => {
   const homeRegion = options.config.awsRegion;
   const runSettings = createRunAwsSettings({
     prefect: options.prefect,
@@ -60,7 +86,7 @@ export const createRunAwsClients = <T>(
     home: options.home,
     build: options.build,
   });
-  return async (run, region) => {
+  return async (run, region, task) => {
     let settings: AwsCredentialsSettings | null = null;
     if (run) {
       try {
@@ -71,6 +97,19 @@ export const createRunAwsClients = <T>(
           flow_run_id: run.id,
           error: error instanceof Error ? error.message : String(error),
         });
+      }
+    }
+    if (task) {
+      const targetRegion = region ?? settings?.region ?? homeRegion;
+      const targetAccount = accountOf(settings, options.config.stackAccountId);
+      if (
+        task.region !== targetRegion ||
+        (targetAccount !== undefined && task.account !== targetAccount)
+      ) {
+        throw new LaunchError(
+          `The task of flow run ${run?.id} (${task.taskArn}) is in account ${task.account}, region ${task.region}, but the run's aws_credentials now reach ${targetAccount === undefined ? 'an account known only to its keys' : `account ${targetAccount}`}, region ${targetRegion} (the work pool's or deployment's credentials changed while it ran): the task is left alone, and the run to its engine or to you.`,
+          true
+        );
       }
     }
     return scopes.get(settings, region);

@@ -5,23 +5,26 @@
  * (`STACK_ACCOUNT_ID`) uses the poller's own client without reading anything.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { createRunAwsClients, type RunAwsClientsOptions } from '../aws/run-aws-clients.ts';
+import {
+  createRunAwsClients,
+  type RunAwsClientsOptions,
+  type TaskPlace,
+} from '../aws/run-aws-clients.ts';
 import { sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
-import type { Config } from '../config.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import type { PollEcs } from './poll-deps.ts';
 
 /** The account and region of the task a pid (`<cluster>::<task ARN>`) names. */
-const taskArnOf = (pid: string | null): { account: string; region: string } | undefined => {
-  const match = pid ? /(?:^|::)arn:[^:]+:ecs:([^:]+):(\d{12}):task\//.exec(pid) : null;
-  return match?.[1] && match[2] ? { region: match[1], account: match[2] } : undefined;
+const taskOfPid = (pid: string | null): TaskPlace | undefined => {
+  const match = pid ? /(?:^|::)(arn:[^:]+:ecs:([^:]+):(\d{12}):task\/.+)$/.exec(pid) : null;
+  return match?.[1] && match[2] && match[3]
+    ? { taskArn: match[1], region: match[2], account: match[3] }
+    : undefined;
 };
 
 /** What {@link createPollAws} needs. */
-export type PollAwsOptions = Omit<RunAwsClientsOptions<PollEcs>, 'build' | 'config'> & {
-  config: RunAwsClientsOptions<PollEcs>['config'] & Pick<Config, 'stackAccountId'>;
-};
+export type PollAwsOptions = Omit<RunAwsClientsOptions<PollEcs>, 'build'>;
 
 /**
  * `PollDeps.ecsForRun`.
@@ -39,10 +42,10 @@ export const createPollAws = (options: PollAwsOptions): ((run: FlowRun) => Promi
       }),
   });
   return (run) => {
-    const task = taskArnOf(run.infrastructure_pid);
+    const task = taskOfPid(run.infrastructure_pid);
     if (task && task.account === options.config.stackAccountId && task.region === region) {
       return Promise.resolve(options.home);
     }
-    return clientsOf(run);
+    return clientsOf(run, undefined, task);
   };
 };

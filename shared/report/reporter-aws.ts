@@ -9,7 +9,6 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { createRunAwsClients, type RunAwsClientsOptions } from '../aws/run-aws-clients.ts';
 import { sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
-import type { Config } from '../config.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
 import { createCloudWatchLogReader } from './cloudwatch-log-reader.ts';
 import type { SyncTaskStateDeps } from './sync-task-state.ts';
@@ -20,9 +19,7 @@ const MAX_ATTEMPTS = 4;
 type RunAws = Pick<SyncTaskStateDeps, 'ecs' | 'logs'>;
 
 /** What {@link createReporterAws} needs. */
-export type ReporterAwsOptions = Omit<RunAwsClientsOptions<RunAws>, 'build' | 'config'> & {
-  config: RunAwsClientsOptions<RunAws>['config'] & Pick<Config, 'stackAccountId'>;
-};
+export type ReporterAwsOptions = Omit<RunAwsClientsOptions<RunAws>, 'build'>;
 
 /**
  * `SyncTaskStateDeps.awsForRun`.
