@@ -98,7 +98,9 @@ describe('createRunAwsClients', () => {
       const act = clientsOf(runWith(awsCredentials), undefined, task);
       // Assess
       await expect(act).rejects.toMatchObject({ retryable: true });
-      await expect(act).rejects.toThrow(/credentials changed while it ran\): the task is left alone/);
+      await expect(act).rejects.toThrow(
+        /credentials changed while it ran\): the task is left alone/
+      );
       expect(built).toEqual([]);
     }
   );
