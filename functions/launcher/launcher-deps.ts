@@ -19,6 +19,7 @@ import { createTemplateLookups } from '../../shared/jobs/create-template-lookups
 import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configuration.ts';
 import type { LaunchAwsClients } from '../../shared/launch/launch-aws.ts';
 import { createLaunchCaches } from '../../shared/launch/launch-caches.ts';
+import type { LaunchDeps } from '../../shared/launch/launch-deps.ts';
 import type { LaunchLogger } from '../../shared/launch/launch-logger.ts';
 import { createLaunchPacer, withLaunchPacing } from '../../shared/launch/launch-pacer.ts';
 import { containerShare, type LaunchPacing } from '../../shared/launch/launch-pacing.ts';
@@ -55,6 +56,12 @@ export interface LauncherDepsOptions {
    * None: RunTask is not paced (tests and benches that measure raw throughput).
    */
   pacing?: LaunchPacing;
+  /**
+   * Wraps the ECS port of every scope (the home one and each pool's `aws_credentials`), with that
+   * scope's SDK client: the local worker follows the tasks each one starts
+   * (`shared/local/local-worker.ts`). None: unwrapped.
+   */
+  wrapEcs?: (ecs: LaunchDeps['ecs'], sdk: ECSClient) => LaunchDeps['ecs'];
 }
 
 /** SDK attempts per call (its standard retry mode backs off on throttling and 5xx). */
@@ -118,9 +125,16 @@ export const createLauncherDeps = async (
     },
     options.prefectDeps
   );
-  const pace = <T extends ReturnType<typeof createEcsClient>>(ecs: T) =>
-    options.pacing ? withLaunchPacing(ecs, createLaunchPacer(containerShare(options.pacing))) : ecs;
-  const ecs = pace(createEcsClient(clients.ecs, { region }));
+  // Each scope's ECS port: paced to this container's share (per account: each has its own ECS
+  // limits), then wrapped as the caller asks.
+  const scopeEcs = (sdk: ECSClient, ecsRegion: string): LaunchDeps['ecs'] => {
+    const adapter = createEcsClient(sdk, { region: ecsRegion });
+    const paced = options.pacing
+      ? withLaunchPacing(adapter, createLaunchPacer(containerShare(options.pacing)))
+      : adapter;
+    return options.wrapEcs ? options.wrapEcs(paced, sdk) : paced;
+  };
+  const ecs = scopeEcs(clients.ecs, region);
   const ec2 = createEc2Api(clients.ec2);
   const caches = createLaunchCaches();
   // Each pool's aws_credentials: its own clients, caches and RunTask pacing (each account has its
@@ -134,11 +148,7 @@ export const createLauncherDeps = async (
     build: (scope) => {
       const scoped = createLaunchCaches();
       return {
-        ecs: pace(
-          createEcsClient(new ECSClient(sdkClientOptionsOf(scope, LAUNCHER_ECS_RETRY)), {
-            region: scope.region,
-          })
-        ),
+        ecs: scopeEcs(new ECSClient(sdkClientOptionsOf(scope, LAUNCHER_ECS_RETRY)), scope.region),
         ec2: createEc2Api(
           new EC2Client(sdkClientOptionsOf(scope, { maxAttempts: AWS_MAX_ATTEMPTS }))
         ),

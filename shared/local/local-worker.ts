@@ -32,8 +32,11 @@ import {
 } from '../../functions/poller/create-handler.ts';
 import { createReporterHandler } from '../../functions/reporter/handler.ts';
 import { createReporterDeps } from '../../functions/reporter/reporter-deps.ts';
+import { createRunAwsClients } from '../aws/run-aws-clients.ts';
+import { sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
 import { parseInfrastructurePid } from '../ecs/infrastructure-pid.ts';
+import { createPollAws } from '../poll/poll-aws.ts';
 import { describeError } from '../poll/poll-deps.ts';
 import { pollOptionsFromConfig } from '../poll/poller-config.ts';
 import type { PollerDeps } from '../poll/run-poller.ts';
@@ -48,7 +51,7 @@ import { type DeliveryStats, EventDelivery } from './event-delivery.ts';
 import { InProcessQueue, type QueuedMessage, type QueueStats } from './in-process-queue.ts';
 import { LOCAL_LAUNCH_QUEUE_URL, type LocalWorkerConfig } from './local-config.ts';
 import type { FollowedTaskEvent } from './task-event.ts';
-import { TaskFollower } from './task-follower.ts';
+import { type DescribeTasksCall, TaskFollower } from './task-follower.ts';
 import type { ComponentLogger } from './text-logger.ts';
 import { type TrackedLaunch, trackLaunches } from './track-launches.ts';
 
@@ -245,9 +248,20 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
     logger: log.reporter,
     ...(options.reporterRetryDelaysMs ? { retryDelaysMs: options.reporterRetryDelaysMs } : {}),
   });
+  /** DescribeTasks with `sdk`'s credentials and region (a pool's aws_credentials, or our own). */
+  const describers = new WeakMap<ECSClient, DescribeTasksCall>();
+  const describeWith = (sdk: ECSClient): DescribeTasksCall => {
+    // One function per client: the follower batches the tasks of one function and cluster.
+    let describe = describers.get(sdk);
+    if (!describe) {
+      describe = (cluster, tasks) =>
+        sdk.send(new DescribeTasksCommand({ cluster, tasks: [...tasks] }));
+      describers.set(sdk, describe);
+    }
+    return describe;
+  };
   const follower = new TaskFollower({
-    describeTasks: (cluster, tasks) =>
-      ecsSdk.send(new DescribeTasksCommand({ cluster, tasks: [...tasks] })),
+    describeTasks: describeWith(ecsSdk),
     onEvent: (event) => {
       observer.onTaskEvent?.(event);
       delivery.deliver(event);
@@ -260,6 +274,12 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
   const launcherDeps = await createLauncherDeps(settings, {
     logger: log.launcher,
     clients: { ecs: ecsSdk, ec2: ec2Sdk, secretsManager: secretsSdk },
+    // Every task any scope starts is followed with that scope's client.
+    wrapEcs: (ecs, sdk) =>
+      trackLaunches(ecs, (launch) => {
+        follower.follow(launch.taskArn, launch.cluster, describeWith(sdk));
+        observer.onLaunch?.(launch);
+      }),
     ...(options.prefectDeps ? { prefectDeps: options.prefectDeps } : {}),
   });
   const queue = new InProcessQueue({
@@ -276,14 +296,7 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
         error: describeError(error),
       }),
   });
-  const launcher = createLauncherHandler({
-    ...launcherDeps,
-    queue,
-    ecs: trackLaunches(launcherDeps.ecs, (launch) => {
-      follower.follow(launch.taskArn, launch.cluster);
-      observer.onLaunch?.(launch);
-    }),
-  });
+  const launcher = createLauncherHandler({ ...launcherDeps, queue });
 
   // The poller: the Lambda's handler, invoked directly (all pools, both sweeps) by a timer.
   const credentials = await resolvePrefectCredentials(
@@ -299,10 +312,19 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
     },
     options.prefectDeps
   );
+  const pollerEcs = createEcsClient(ecsSdk, { region });
   const pollerDeps: PollerDeps = {
     prefect: pollerPrefect,
     queue,
-    ecs: createEcsClient(ecsSdk, { region }),
+    ecs: pollerEcs,
+    // The sweeps reach each run's tasks with its pool's credentials, as the deployed poller.
+    ecsForRun: createPollAws({
+      config: settings,
+      prefect: pollerPrefect,
+      logger: log.poller,
+      home: pollerEcs,
+      homeCredentials: () => ecsSdk.config.credentials(),
+    }),
     options: pollOptionsFromConfig(settings),
     logger: log.poller,
     tickQueueUrl: undefined,
@@ -348,6 +370,17 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
     abortable(adoptAbort.signal, options.prefectDeps)
   );
 
+  /** DescribeTasks with a run's own AWS credentials (its pool's `aws_credentials`, else ours). */
+  const describeOfRun = createRunAwsClients<DescribeTasksCall>({
+    config: settings,
+    prefect: adoptPrefect,
+    logger: log.worker,
+    home: describeWith(ecsSdk),
+    homeCredentials: () => ecsSdk.config.credentials(),
+    build: (scope) =>
+      describeWith(new ECSClient(sdkClientOptionsOf(scope, { maxAttempts: AWS_MAX_ATTEMPTS }))),
+  });
+
   /** Follows the tasks of runs launched before this start (by an earlier `npm start`). */
   const adoptRunningTasks = async (): Promise<void> => {
     try {
@@ -362,8 +395,16 @@ export const createLocalWorker = async (options: LocalWorkerOptions): Promise<Lo
           ? parseInfrastructurePid(run.infrastructure_pid)
           : undefined;
         if (!pid) continue;
-        follower.follow(pid.taskArn, pid.cluster);
-        adopted += 1;
+        try {
+          // The task lives where the run's aws_credentials reach (its pool's, or ours).
+          follower.follow(pid.taskArn, pid.cluster, await describeOfRun(run));
+          adopted += 1;
+        } catch (error) {
+          log.worker.warn("Could not reach the AWS account of a run's task; not following it", {
+            flow_run_id: run.id,
+            error: describeError(error),
+          });
+        }
       }
       if (adopted > 0) {
         log.worker.info('Following the ECS tasks of runs launched before this start', {

@@ -45,6 +45,8 @@ export interface TaskFollowerOptions {
 
 interface Followed {
   taskArn: string;
+  /** The DescribeTasks of the task's account and region (its run's AWS credentials). */
+  describe: DescribeTasksCall;
   /** The cluster DescribeTasks is asked about (the ARN from the task ARN when it has one). */
   cluster: string;
   lastStatus: string | undefined;
@@ -89,13 +91,16 @@ export class TaskFollower {
 
   /**
    * Follows a task (again a no-op when it is followed already). `cluster` is what DescribeTasks is
-   * asked with when the task ARN does not name its cluster (the old ARN format).
+   * asked with when the task ARN does not name its cluster (the old ARN format); `describe`, the
+   * DescribeTasks of the task's account and region when it is not the follower's own (a pool whose
+   * `aws_credentials` reach another account or region).
    */
-  follow(taskArn: string, cluster?: string): void {
+  follow(taskArn: string, cluster?: string, describe?: DescribeTasksCall): void {
     if (this.followed.has(taskArn)) return;
     const clusterKey = clusterArnOfTask(taskArn) ?? cluster ?? 'default';
     this.followed.set(taskArn, {
       taskArn,
+      describe: describe ?? this.describeTasks,
       cluster: clusterKey,
       lastStatus: undefined,
     });
@@ -142,18 +147,23 @@ export class TaskFollower {
   private async describeAll(): Promise<FollowRound> {
     this.rounds += 1;
     const result: FollowRound = { calls: [], events: 0, finished: 0, errors: [] };
-    const byCluster = new Map<string, Followed[]>();
+    // One DescribeTasks per account-and-region client and cluster (cluster ARNs name both).
+    const groups = new Map<string, { describe: DescribeTasksCall; tasks: Followed[] }>();
+    const clients = new Map<DescribeTasksCall, number>();
     for (const task of this.followed.values()) {
-      const group = byCluster.get(task.cluster) ?? [];
-      group.push(task);
-      byCluster.set(task.cluster, group);
+      if (!clients.has(task.describe)) clients.set(task.describe, clients.size);
+      const key = `${clients.get(task.describe)}\u0000${task.cluster}`;
+      const group = groups.get(key) ?? { describe: task.describe, tasks: [] };
+      group.tasks.push(task);
+      groups.set(key, group);
     }
     await Promise.all(
-      [...byCluster].map(async ([cluster, tasks]) => {
+      [...groups.values()].map(async ({ describe, tasks }) => {
+        const cluster = tasks[0]?.cluster ?? 'default';
         for (let start = 0; start < tasks.length; start += MAX_TASKS_PER_DESCRIBE) {
           const chunk = tasks.slice(start, start + MAX_TASKS_PER_DESCRIBE);
           result.calls.push({ cluster, tasks: chunk.length });
-          await this.describeChunk(cluster, chunk, result);
+          await this.describeChunk(describe, cluster, chunk, result);
         }
       })
     );
@@ -161,13 +171,14 @@ export class TaskFollower {
   }
 
   private async describeChunk(
+    describe: DescribeTasksCall,
     cluster: string,
     chunk: readonly Followed[],
     result: FollowRound
   ): Promise<void> {
     let answer: DescribeTasksAnswer;
     try {
-      answer = await this.describeTasks(
+      answer = await describe(
         cluster,
         chunk.map((task) => task.taskArn)
       );

@@ -39,11 +39,14 @@ export const memberTemplate = (blockId: string) => {
   return template;
 };
 
-const apiKeyOf = (w: EndToEndWorld): string =>
-  String(w.auth.headers?.authorization ?? '').replace(/^Bearer /, '');
+/** The stand-ins a member account lives in (an end-to-end world, or just the two stand-ins). */
+export type MemberWorld = Pick<EndToEndWorld, 'aws' | 'prefect' | 'auth'>;
+
+const apiKeyOf = (w: MemberWorld): string | undefined =>
+  String(w.auth.headers?.authorization ?? '').replace(/^Bearer /, '') || undefined;
 
 /** An ECS client of the member account (the test's own AssumeRole), for the cluster set-up. */
-const memberAdmin = async (w: EndToEndWorld): Promise<ECSClient> => {
+const memberAdmin = async (w: MemberWorld): Promise<ECSClient> => {
   const sts = new STSClient({
     region: 'us-east-1',
     endpoint: w.aws.url,
@@ -80,7 +83,7 @@ export interface MemberAccount {
  * Registers the role (trusting the home account, with {@link EXTERNAL_ID}), creates its cluster, the
  * block, {@link MEMBER_POOL} and a deployment that logs to CloudWatch and deregisters its revisions.
  */
-export const setUpMemberAccount = async (w: EndToEndWorld): Promise<MemberAccount> => {
+export const setUpMemberAccount = async (w: MemberWorld): Promise<MemberAccount> => {
   w.aws.sts.addRole({ arn: MEMBER_ROLE, externalId: EXTERNAL_ID });
   const tenant = w.aws.tenant(MEMBER_ACCOUNT, MEMBER_REGION);
   const admin = await memberAdmin(w);
@@ -88,8 +91,9 @@ export const setUpMemberAccount = async (w: EndToEndWorld): Promise<MemberAccoun
     new CreateClusterCommand({ clusterName: MEMBER_CLUSTER, capacityProviders: ['FARGATE'] })
   );
   admin.destroy();
+  const apiKey = apiKeyOf(w);
   const blocks = await registerAwsCredentialsBlock(
-    createPrefectClient({ apiUrl: w.prefect.apiUrl, apiKey: apiKeyOf(w) })
+    createPrefectClient({ apiUrl: w.prefect.apiUrl, ...(apiKey ? { apiKey } : {}) })
   );
   const blockId = await blocks.create('member', {
     assume_role_arn: MEMBER_ROLE,
@@ -101,7 +105,7 @@ export const setUpMemberAccount = async (w: EndToEndWorld): Promise<MemberAccoun
     { name: MEMBER_POOL, base_job_template: memberTemplate(blockId) },
     w.auth
   );
-  const memberSecret = tenant.secrets.putSecret('prefect/api-key', apiKeyOf(w));
+  const memberSecret = tenant.secrets.putSecret('prefect/api-key', apiKey ?? 'no-key');
   const deployment = await seed.deployment(
     w.prefect.apiUrl,
     {
@@ -126,7 +130,7 @@ export const setUpMemberAccount = async (w: EndToEndWorld): Promise<MemberAccoun
  * `complete` runs the engine to COMPLETED and exits 0; any other behaviour never reaches the engine.
  */
 export const playMemberEngine = (
-  w: EndToEndWorld,
+  w: MemberWorld,
   member: AwsTenant,
   behaviours: ReadonlyMap<string, Behaviour>
 ) => {
