@@ -505,10 +505,36 @@ describe.each(VARIANTS)('IAM simulation, $name', (variant) => {
         .flatMap((statement) => [statement.Action].flat() as string[])
     );
     const used = new Set(authorizations.map((item) => item.action));
-    // Assess: every request allowed, and every action granted was needed
+    // Assess: every request allowed, and every action granted was needed but `doctor`'s read
+    // (ecs:DescribeClusters: the doctor checks each pool's cluster as this role; the functions never)
     expect(authorizations.length).toBeGreaterThan(0);
     expect(denied).toEqual([]);
-    expect([...granted].filter((action) => !used.has(action)).sort()).toEqual([]);
+    expect([...granted].filter((action) => !used.has(action)).sort()).toEqual([
+      'ecs:DescribeClusters',
+    ]);
+  });
+
+  it("lets the member functions role describe its account's clusters (doctor's check), and change none", async () => {
+    // Prepare
+    const policies = memberPolicies();
+    const named = (variant.params(world).ecsClusters ?? 'default').split(',')[0]?.split('/').pop();
+    const onCluster = (action: string): Authorization => ({
+      action,
+      resource: `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/${named}`,
+      context: {},
+    });
+    // Act
+    const describe = await simulateAs(
+      { principal: MEMBER_PRINCIPAL, policies },
+      onCluster('ecs:DescribeClusters')
+    );
+    const update = await simulateAs(
+      { principal: MEMBER_PRINCIPAL, policies },
+      onCluster('ecs:UpdateCluster')
+    );
+    // Assess
+    expect(describe.result).toBe('Allowed');
+    expect(update.result).not.toBe('Allowed');
   });
 
   it('refuses the must-deny requests with the member functions role too', async () => {
