@@ -15,8 +15,10 @@
  *   API operation, you must have the following permissions-only action in your policy:
  *   sts:TagSession" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_permissions-required).
  *   The role's trust policy must allow it too (infra/member-account/functions-role.yml does).
- * Other AssumeRole arguments need nothing more, but `SourceIdentity` (sts:SetSourceIdentity), which
- * this stack does not grant.
+ * - sts:SetSourceIdentity on the same roles: `assume_role_kwargs` may pass `SourceIdentity`, which
+ *   needs it in the caller's policy and the role's trust policy
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html).
+ * Other AssumeRole arguments need nothing more.
  */
 'use strict';
 
@@ -41,7 +43,7 @@ const assumeRolesResources = async (context) => {
               {
                 Sid: 'AssumeListedPoolRoles',
                 Effect: 'Allow',
-                Action: ['sts:AssumeRole', 'sts:TagSession'],
+                Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
                 Resource: assumeRoleArnList,
               },
             ],

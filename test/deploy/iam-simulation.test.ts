@@ -711,7 +711,7 @@ describe('IAM simulation, pools in other accounts (assumeRoleArns, eventSourceAc
   });
 
   it.each(ASSUMING)(
-    'lets the %s assume the listed member role, which trusts it, with session tags',
+    'lets the %s assume the listed member role, which trusts it, with session tags and a source identity',
     async (name) => {
       // Act
       const caller = asFunction(name, trustPolicy());
@@ -721,12 +721,18 @@ describe('IAM simulation, pools in other accounts (assumeRoleArns, eventSourceAc
         resource: MEMBER_ROLE,
         context: { 'aws:RequestTag/team': 'etl', 'aws:TagKeys': ['team'] },
       });
+      const sourced = await simulateAs(caller, {
+        action: 'sts:SetSourceIdentity',
+        resource: MEMBER_ROLE,
+        context: { 'sts:SourceIdentity': 'prefect-ecs-serverless' },
+      });
       const local = await simulateAs(
         { ...asFunction(name), resourceAccount: ACCOUNT },
         assume(LOCAL_ROLE)
       );
       // Assess
-      expect([assumed, tagged, local]).toEqual([
+      expect([assumed, tagged, sourced, local]).toEqual([
+        { result: 'Allowed', ignored: [] },
         { result: 'Allowed', ignored: [] },
         { result: 'Allowed', ignored: [] },
         { result: 'Allowed', ignored: [] },

@@ -98,7 +98,7 @@ describe('assumeRoleArns', () => {
       {
         Sid: 'AssumeListedPoolRoles',
         Effect: 'Allow',
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
         Resource: [MEMBER_ROLE, OTHER_ROLE],
       },
     ]);
@@ -432,7 +432,7 @@ describe('the member functions role (infra/member-account/functions-role.yml)', 
     // Assess
     expect(statements.map((statement) => [statement.Action, statement.Principal])).toEqual([
       ['sts:AssumeRole', { AWS: trusted }],
-      ['sts:TagSession', { AWS: trusted }],
+      [['sts:TagSession', 'sts:SetSourceIdentity'], { AWS: trusted }],
     ]);
     expect(statements[0]?.Condition).toBeUndefined();
   });

@@ -282,7 +282,7 @@ describe('bring your own secrets, roles, clusters and topic', () => {
         {
           Sid: 'AssumeListedPoolRoles',
           Effect: 'Allow',
-          Action: ['sts:AssumeRole', 'sts:TagSession'],
+          Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
           Resource: [MEMBER_ROLE],
         },
       ]);
