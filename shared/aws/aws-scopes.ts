@@ -25,6 +25,12 @@ import type { AwsCredentials } from './signed-aws-request.ts';
 export const REFRESH_BEFORE_MS = 330_000;
 /** Scopes kept per container (the oldest is dropped beyond this). */
 export const MAX_SCOPES = 32;
+/**
+ * Assumed credentials AWS refuses when they are at least this old were probably revoked (IAM
+ * "Revoke active sessions") or cut short: worth assuming the role again and retrying. Refused
+ * younger, they show a real permission problem.
+ */
+export const STALE_AFTER_MS = 60_000;
 
 /** What the builder of a scope's clients gets. */
 export interface AwsScope {
@@ -66,11 +72,20 @@ export interface AwsScopes<T> {
    * Rejects with {@link AssumeRoleError} when the role cannot be assumed.
    */
   get(settings: AwsCredentialsSettings | null, region?: string): Promise<T>;
+  /**
+   * AWS refused the scope's credentials (expired, revoked, denied): the scope's clients and
+   * credentials are dropped (the SDK clients keep credentials until their expiry), so the next
+   * `get` builds new ones and assumes the role again. Answers the age (ms) of the refused assumed
+   * credentials; undefined for home and static keys (nothing to renew: kept).
+   */
+  refused(settings: AwsCredentialsSettings | null, region?: string): number | undefined;
 }
 
 interface Entry<T> {
   value: T;
   fresh: () => Promise<unknown>;
+  /** Forgets the assumed credentials; answers how old they were (undefined: none held). */
+  forget?: () => number | undefined;
 }
 
 /**
@@ -92,6 +107,8 @@ export const createAwsScopes = <T>(options: AwsScopesOptions<T>): AwsScopes<T> =
   };
   const home = options.home ?? options.build(homeScope);
   const entries = new Map<string, Entry<T>>();
+  const keyOf = (settings: AwsCredentialsSettings | null, region: string) =>
+    `${settings?.key ?? 'home'}@${region}`;
 
   const assumer = (settings: AwsCredentialsSettings) => {
     const request = settings.assumeRole;
@@ -110,7 +127,14 @@ export const createAwsScopes = <T>(options: AwsScopesOptions<T>): AwsScopes<T> =
     const sessionName =
       request.RoleSessionName ?? `prefect-session-${randomBytes(4).toString('hex')}`;
     let current: Promise<AssumedCredentials> | undefined;
-    return (): Promise<AssumedCredentials> => {
+    let assumedAt: number | undefined;
+    const forget = (): number | undefined => {
+      const age = assumedAt === undefined ? undefined : now().getTime() - assumedAt;
+      current = undefined;
+      assumedAt = undefined;
+      return age;
+    };
+    const fresh = (): Promise<AssumedCredentials> => {
       const reuse = current;
       if (reuse) {
         return reuse.then((credentials) =>
@@ -126,11 +150,17 @@ export const createAwsScopes = <T>(options: AwsScopesOptions<T>): AwsScopes<T> =
       if (current !== stale && current !== undefined) return current;
       const next = options.assumeRole({ ...request, RoleSessionName: sessionName } as never, base);
       current = next;
-      next.catch(() => {
-        if (current === next) current = undefined;
-      });
+      next.then(
+        () => {
+          if (current === next) assumedAt = now().getTime();
+        },
+        () => {
+          if (current === next) current = undefined;
+        }
+      );
       return next;
     }
+    return { fresh, forget };
   };
 
   return {
@@ -140,12 +170,12 @@ export const createAwsScopes = <T>(options: AwsScopesOptions<T>): AwsScopes<T> =
       if (scopeRegion === options.homeRegion && (settings === null || settings.key === 'home')) {
         return home;
       }
-      const key = `${settings?.key ?? 'home'}@${scopeRegion}`;
+      const key = keyOf(settings, scopeRegion);
       let entry = entries.get(key);
       if (!entry) {
         const assumed = settings ? assumer(settings) : undefined;
         const keys = settings?.accessKeys;
-        const credentials = assumed ?? (keys ? async () => keys : undefined);
+        const credentials = assumed?.fresh ?? (keys ? async () => keys : undefined);
         const value = options.build({
           key,
           home: false,
@@ -156,12 +186,23 @@ export const createAwsScopes = <T>(options: AwsScopesOptions<T>): AwsScopes<T> =
           tuning: settings?.tuning ?? {},
           settings,
         });
-        entry = { value, fresh: assumed ?? (async () => undefined) };
+        entry = {
+          value,
+          fresh: assumed?.fresh ?? (async () => undefined),
+          ...(assumed ? { forget: assumed.forget } : {}),
+        };
         if (entries.size >= MAX_SCOPES) entries.delete(entries.keys().next().value as string);
         entries.set(key, entry);
       }
       await entry.fresh();
       return entry.value;
+    },
+    refused(settings, region) {
+      const key = keyOf(settings, region ?? settings?.region ?? options.homeRegion);
+      const entry = entries.get(key);
+      if (!entry?.forget) return undefined;
+      entries.delete(key);
+      return entry.forget();
     },
   };
 };

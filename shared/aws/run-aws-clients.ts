@@ -32,8 +32,11 @@ export interface RunAwsClientsOptions<T> {
   /** The function's own clients. */
   home: T;
   homeCredentials: () => Promise<AwsCredentials>;
-  /** The clients of another scope. */
-  build: (scope: AwsScope) => T;
+  /**
+   * The clients of another scope. `onRefused` is for wrapping its ports with
+   * `recoverRefusedCredentials`: a refusal drops the scope, so the next use assumes the role again.
+   */
+  build: (scope: AwsScope, onRefused: (error: unknown, code: string) => undefined) => T;
 }
 
 /** Where a run's recorded task lives (from its ARN). */
@@ -84,7 +87,11 @@ export const createRunAwsClients = <T>(
     allowedRoleArns: options.config.assumeRoleArns,
     assumeRole: createAssumeRole({ region: homeRegion }),
     home: options.home,
-    build: options.build,
+    build: (scope) =>
+      options.build(scope, () => {
+        scopes.refused(scope.settings, scope.region);
+        return undefined;
+      }),
   });
   return async (run, region, task) => {
     let settings: AwsCredentialsSettings | null = null;

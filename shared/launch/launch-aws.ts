@@ -3,8 +3,10 @@
  * (`shared/aws/aws-scopes.ts`). Caches of task definitions and networks are per scope, since the
  * same family or VPC id means something else in another account or region.
  */
-import type { AwsScopes } from '../aws/aws-scopes.ts';
+import { type AwsScopes, STALE_AFTER_MS } from '../aws/aws-scopes.ts';
+import { isSessionRefusal, recoverRefusedCredentials } from '../aws/refused-credentials.ts';
 import type { Ec2Api } from '../ecs/ec2-api.ts';
+import { LaunchError } from '../errors/launch-error.ts';
 import { PermanentLaunchError } from '../errors/permanent-launch-error.ts';
 import type { LaunchCaches } from './launch-caches.ts';
 import type { LaunchDeps } from './launch-deps.ts';
@@ -39,12 +41,27 @@ export const depsForRun = async (
       'The work pool sets aws_credentials, and this launcher was built without per-pool AWS credentials.'
     );
   }
-  const clients = await deps.aws.get(settings, region);
-  if (clients === deps.aws.home) return deps;
+  const scopes = deps.aws;
+  const clients = await scopes.get(settings, region);
+  if (clients === scopes.home) return deps;
+  const role = settings?.assumeRole?.RoleArn;
+  // A refused assumed session is dropped and the launch retried with the role assumed again when
+  // the session itself was refused (expired, unknown), or denied a minute or more after it was
+  // issued (revoked); denied fresh, it is a permission the role lacks: the error stands.
+  const onRefused = (error: unknown, code: string): Error | undefined => {
+    const age = scopes.refused(settings, region);
+    if (role === undefined || age === undefined) return undefined;
+    if (!isSessionRefusal(code) && age < STALE_AFTER_MS) return undefined;
+    return new LaunchError(
+      `AWS refused the session of ${role} (${code}) ${Math.round(age / 1000)} s after it was issued: the role is assumed again and the launch retried.`,
+      true,
+      { cause: error }
+    );
+  };
   return {
     ...deps,
-    ecs: clients.ecs,
-    ec2: clients.ec2,
+    ecs: recoverRefusedCredentials(clients.ecs, onRefused),
+    ec2: recoverRefusedCredentials(clients.ec2, onRefused),
     caches: { ...deps.caches, ...clients.caches },
   };
 };

@@ -5,6 +5,7 @@
  * (`STACK_ACCOUNT_ID`) uses the poller's own client without reading anything.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { recoverRefusedCredentials } from '../aws/refused-credentials.ts';
 import {
   createRunAwsClients,
   type RunAwsClientsOptions,
@@ -36,10 +37,13 @@ export const createPollAws = (options: PollAwsOptions): ((run: FlowRun) => Promi
   const region = options.config.awsRegion;
   const clientsOf = createRunAwsClients<PollEcs>({
     ...options,
-    build: (scope) =>
-      createEcsClient(new ECSClient(sdkClientOptionsOf(scope, { maxAttempts: 4 })), {
-        region: scope.region,
-      }),
+    build: (scope, onRefused) =>
+      recoverRefusedCredentials(
+        createEcsClient(new ECSClient(sdkClientOptionsOf(scope, { maxAttempts: 4 })), {
+          region: scope.region,
+        }),
+        onRefused
+      ),
   });
   return (run) => {
     const task = taskOfPid(run.infrastructure_pid);

@@ -7,6 +7,7 @@
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { recoverRefusedCredentials } from '../aws/refused-credentials.ts';
 import { createRunAwsClients, type RunAwsClientsOptions } from '../aws/run-aws-clients.ts';
 import { sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
@@ -33,12 +34,18 @@ export const createReporterAws = (
   const region = options.config.awsRegion;
   const clientsOf = createRunAwsClients<RunAws>({
     ...options,
-    build: (scope) => {
+    build: (scope, onRefused) => {
       const sdk = sdkClientOptionsOf(scope, { maxAttempts: MAX_ATTEMPTS });
       return {
-        ecs: createEcsClient(new ECSClient(sdk), { region: scope.region }),
-        logs: createCloudWatchLogReader(
-          (logsRegion) => new CloudWatchLogsClient({ ...sdk, region: logsRegion ?? scope.region })
+        ecs: recoverRefusedCredentials(
+          createEcsClient(new ECSClient(sdk), { region: scope.region }),
+          onRefused
+        ),
+        logs: recoverRefusedCredentials(
+          createCloudWatchLogReader(
+            (logsRegion) => new CloudWatchLogsClient({ ...sdk, region: logsRegion ?? scope.region })
+          ),
+          onRefused
         ),
       };
     },

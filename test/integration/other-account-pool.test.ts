@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AwsTenant } from '../standins/ecs/types.ts';
-import { readFlowRun, seed, user } from '../standins/prefect/actors.ts';
+import { readFlowRun, readFlowRunStates, seed, user } from '../standins/prefect/actors.ts';
 import {
   consumeQueue,
   type EndToEndWorld,
@@ -61,7 +61,7 @@ const signedAs = (accessKeyId: string | undefined, roleArn: string): boolean =>
 
 beforeAll(async () => {
   world = await startEndToEndWorld({
-    launchVisibilityTimeout: 30,
+    launchVisibilityTimeout: 5,
     awsStandin: { regions: ['us-east-1', MEMBER_REGION] },
     env: {
       PREFECT_WORK_POOLS: `${POOL},${MEMBER_POOL}`,
@@ -217,6 +217,61 @@ describe('a pool whose aws_credentials assume a role in another account and regi
     expect(world.aws.callsTo('StopTask')).toEqual([]);
     expect(events.errors).toEqual([]);
   }, 40_000);
+
+  it('a session AWS stops honouring (expired early, revoked) is assumed again: the launch is retried and the reporter follows, nothing crashes', async () => {
+    // Prepare: every session of the member role ends now (the launcher's and the reporter's)
+    const runId = await seedRun('member-after-expiry');
+    for (const session of world.aws.sts.sessions()) {
+      if (session.roleArn === ROLE) world.aws.sts.expire(session.accessKeyId);
+    }
+    const assumedBefore = world.aws.allCalls.filter((c) => c.operation === 'AssumeRole').length;
+    const events = await forwardMemberEvents(world, member);
+    const launcherEsm = consumeQueue(world, world.launchQueue, 5, world.launcher);
+    const memberEngine = playMemberEngine(world, member, new Map([[runId, 'complete']]));
+    member.ecs.setPlan(
+      { startedBy: `prefect/${runId}` },
+      { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
+    );
+
+    // Act
+    await world.poller(scheduledEvent());
+    launcherEsm.start();
+    try {
+      await waitFor(
+        'the member run final',
+        async () => FINAL_STATES.has((await stateOf(runId))?.type ?? ''),
+        30_000
+      );
+    } finally {
+      await Promise.all([launcherEsm.stop(), memberEngine.stop()]);
+      await member.ecs.settled();
+      events.disconnect();
+    }
+
+    // Assess: the launcher met the expired session, assumed the role again, and launched once
+    const refused = world.aws.allCalls.filter(
+      (call) => call.error?.code === 'ExpiredTokenException'
+    );
+    expect(refused.length).toBeGreaterThan(0);
+    expect(world.aws.allCalls.filter((c) => c.operation === 'AssumeRole').length).toBeGreaterThan(
+      assumedBefore
+    );
+    expect(await stateOf(runId)).toMatchObject({ type: 'COMPLETED' });
+    const history = (await readFlowRunStates(world.prefect.apiUrl, runId, world.auth)).map(
+      (state) => state.type
+    );
+    expect(history).not.toContain('CRASHED');
+    expect(
+      member
+        .callsTo('RunTask')
+        .filter(
+          (call) =>
+            call.error === undefined &&
+            (call.input as { startedBy?: string }).startedBy === `prefect/${runId}`
+        )
+    ).toHaveLength(1);
+    expect(events.errors).toEqual([]);
+  }, 60_000);
 
   it.each([
     ['profile', /profile_name "prod" cannot be used by a serverless worker.*assume_role_arn/s],

@@ -168,4 +168,34 @@ describe('createAwsScopes', () => {
     expect(other).not.toBe(scopes.home);
     expect(built.at(-1)).toMatchObject({ region: 'eu-west-1', credentials: undefined });
   });
+
+  it('drops a refused assumed scope: its age is answered, and the next use builds new clients and assumes again', async () => {
+    // Prepare
+    const { scopes, sts, clock, built } = setup();
+    const settings = parseAwsCredentials({ assume_role_arn: ROLE });
+    const first = await scopes.get(settings);
+    clock.now += 90_000;
+    // Act
+    const age = scopes.refused(settings);
+    const second = await scopes.get(settings);
+    // Assess
+    expect(age).toBe(90_000);
+    expect(second).not.toBe(first);
+    expect(sts.calls).toHaveLength(2);
+    expect(built.filter((scope) => scope.key !== 'home')).toHaveLength(2);
+  });
+
+  it('keeps home and static-key scopes when they are refused (nothing to renew)', async () => {
+    // Prepare
+    const { scopes } = setup();
+    const keys = parseAwsCredentials({
+      aws_access_key_id: 'AKIABLOCK',
+      aws_secret_access_key: 's',
+    });
+    const staticClients = await scopes.get(keys);
+    // Act / Assess
+    expect(scopes.refused(null)).toBeUndefined();
+    expect(scopes.refused(keys)).toBeUndefined();
+    expect(await scopes.get(keys)).toBe(staticClients);
+  });
 });
