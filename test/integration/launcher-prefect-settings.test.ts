@@ -7,15 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,72 +20,40 @@ import { createLauncherHandler, type LauncherHandler } from '../../functions/lau
 import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
-import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import { type ActorOptions, proposeState, seed } from '../standins/prefect/actors.ts';
-import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import type { PrefectStandin } from '../standins/prefect/server.ts';
 import { sqsRecord } from '../standins/sqs/esm-record.ts';
-import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
+import { type LauncherWorld, startLauncherWorld } from './launcher-world.ts';
 
 const API_KEY = 'pnu_launcher-settings-key';
 const POOL = 'ecs-settings';
 const CLUSTER = 'prefect';
-const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-execution';
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const auth: ActorOptions = { headers: { authorization: `Bearer ${API_KEY}` } };
 
+let world: LauncherWorld;
 let prefect: PrefectStandin;
 let aws: AwsStandin;
-let sqsStandin: SqsStandin;
 let sqs: SQSClient;
 let queueUrl: string;
-let secretArn: string;
-const clients: { destroy(): void }[] = [];
 
 beforeAll(async () => {
-  prefect = await startPrefectStandin({ apiKey: API_KEY });
-  aws = await startAwsStandin();
-  sqsStandin = await startSqsStandin({
-    queues: [{ name: 'launch', visibilityTimeout: 120, maxReceiveCount: 5 }],
-  });
-  queueUrl = sqsStandin.queues.launch?.url ?? '';
-  sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsStandin.url, credentials });
-  secretArn = aws.secrets.putSecret('prefect/api-key', API_KEY);
-  const ecs = new ECSClient({ region: aws.region, endpoint: aws.url, credentials });
-  await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
-  ecs.destroy();
-  await seed.workPool(prefect.apiUrl, { name: POOL }, auth);
+  world = await startLauncherWorld({ apiKey: API_KEY, pool: POOL, cluster: CLUSTER });
+  ({ prefect, aws, sqs, queueUrl } = world);
 });
 
 afterAll(async () => {
-  for (const client of clients) client.destroy();
-  sqs?.destroy();
-  await sqsStandin?.close();
-  await aws?.close();
-  await prefect?.close();
+  await world?.close();
 });
 
 /** A launcher as deployed with these extra variables in its environment. */
 const createLauncher = async (env: Record<string, string>): Promise<LauncherHandler> => {
-  const config = loadConfig({
-    PREFECT_API_URL: prefect.apiUrl,
-    PREFECT_API_KEY_SECRET_ARN: secretArn,
-    PREFECT_WORK_POOLS: POOL,
-    PREFECT_WORKER_NAME: 'settings-launcher',
-    LAUNCH_QUEUE_URL: queueUrl,
-    AWS_REGION: aws.region,
-    ECS_EXECUTION_ROLE_ARN: EXECUTION_ROLE,
-    ...env,
-  });
-  const endpoint = { region: aws.region, endpoint: aws.url, credentials };
-  const ecs = new ECSClient({ ...endpoint, maxAttempts: 2 });
-  const ec2 = new EC2Client(endpoint);
-  const secretsManager = new SecretsManagerClient(endpoint);
-  const queue = new SQSClient({ region: 'us-east-1', endpoint: sqsStandin.url, credentials });
-  clients.push(ecs, ec2, secretsManager, queue);
+  const config = loadConfig(
+    world.environment({ PREFECT_WORKER_NAME: 'settings-launcher', ...env })
+  );
   const deps = await createLauncherDeps(config, {
     logger: new Logger({ serviceName: 'launcher-settings-test', logLevel: 'ERROR' }),
-    clients: { ecs, ec2, secretsManager, sqs: queue },
+    clients: world.launcherClients(),
     prefectDeps: { sleep: async () => {} },
   });
   return createLauncherHandler(deps);
@@ -142,7 +107,7 @@ const claimedRun = async (jobVariables: Record<string, unknown> = {}) => {
 };
 
 const toRecord = (message: Message): SQSRecord =>
-  sqsRecord(message, { arn: sqsStandin.queues.launch?.arn ?? '' });
+  sqsRecord(message, { arn: world.sqsStandin.queues.launch?.arn ?? '' });
 
 /** Launches the run through the handler; returns its RunTask input and registered definition. */
 const launch = async (handler: LauncherHandler, jobVariables: Record<string, unknown> = {}) => {

@@ -8,16 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -28,7 +25,6 @@ import { claimClientToken } from '../../shared/ecs/client-token.ts';
 import { DEREGISTER_TAG_KEY } from '../../shared/ecs/ecs-tags.ts';
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { claimLabels } from '../../shared/poll/run-labels.ts';
-import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import {
   type ActorOptions,
@@ -39,23 +35,20 @@ import {
   seed,
   user,
 } from '../standins/prefect/actors.ts';
-import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
-import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
+import type { PrefectStandin } from '../standins/prefect/server.ts';
+import { type LauncherWorld, startLauncherWorld } from './launcher-world.ts';
 
 const API_KEY = 'pnu_launcher-integration-key';
 const POOL = 'ecs-serverless';
 const CLUSTER = 'prefect';
-const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-execution';
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const auth: ActorOptions = { headers: { authorization: `Bearer ${API_KEY}` } };
 
+let world: LauncherWorld;
 let prefect: PrefectStandin;
 let aws: AwsStandin;
-let sqsStandin: SqsStandin;
 let sqs: SQSClient;
 let queueUrl: string;
 let secretArn: string;
-const clients: { destroy(): void }[] = [];
 
 /** JSON log lines Powertools wrote (stdout and stderr), captured per test. */
 const logLines: Record<string, unknown>[] = [];
@@ -75,31 +68,17 @@ const captureLogs = () => {
 };
 
 beforeAll(async () => {
-  prefect = await startPrefectStandin({ apiKey: API_KEY });
-  aws = await startAwsStandin();
-  sqsStandin = await startSqsStandin({
-    queues: [{ name: 'launch', visibilityTimeout: 120, maxReceiveCount: 5 }],
+  world = await startLauncherWorld({
+    apiKey: API_KEY,
+    pool: POOL,
+    cluster: CLUSTER,
+    capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
   });
-  queueUrl = sqsStandin.queues.launch?.url ?? '';
-  sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsStandin.url, credentials });
-  secretArn = aws.secrets.putSecret('prefect/api-key', API_KEY);
-  const ecs = new ECSClient({ region: aws.region, endpoint: aws.url, credentials });
-  await ecs.send(
-    new CreateClusterCommand({
-      clusterName: CLUSTER,
-      capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
-    })
-  );
-  ecs.destroy();
-  await seed.workPool(prefect.apiUrl, { name: POOL }, auth);
+  ({ prefect, aws, sqs, queueUrl, secretArn } = world);
 });
 
 afterAll(async () => {
-  for (const client of clients) client.destroy();
-  sqs?.destroy();
-  await sqsStandin?.close();
-  await aws?.close();
-  await prefect?.close();
+  await world?.close();
 });
 
 beforeEach(() => {
@@ -113,24 +92,9 @@ beforeEach(() => {
 const createLauncher = async (
   env: Record<string, string> = {}
 ): Promise<{ handler: LauncherHandler }> => {
-  const config = loadConfig({
-    PREFECT_API_URL: prefect.apiUrl,
-    PREFECT_API_KEY_SECRET_ARN: secretArn,
-    PREFECT_WORK_POOLS: POOL,
-    LAUNCH_QUEUE_URL: queueUrl,
-    AWS_REGION: aws.region,
-    ECS_EXECUTION_ROLE_ARN: EXECUTION_ROLE,
-    ...env,
-  });
-  const endpoint = { region: aws.region, endpoint: aws.url, credentials };
-  const ecs = new ECSClient({ ...endpoint, maxAttempts: 2 });
-  const ec2 = new EC2Client(endpoint);
-  const secretsManager = new SecretsManagerClient(endpoint);
-  const queue = new SQSClient({ region: 'us-east-1', endpoint: sqsStandin.url, credentials });
-  clients.push(ecs, ec2, secretsManager, queue);
-  const deps = await createLauncherDeps(config, {
+  const deps = await createLauncherDeps(loadConfig(world.environment(env)), {
     logger: new Logger({ serviceName: 'launcher-test', logLevel: 'DEBUG' }),
-    clients: { ecs, ec2, secretsManager, sqs: queue },
+    clients: world.launcherClients(),
     prefectDeps: { sleep: async () => {} },
   });
   return { handler: createLauncherHandler(deps) };
@@ -250,7 +214,7 @@ const toRecord = (message: Message): SQSRecord => ({
   messageAttributes: {},
   md5OfBody: message.MD5OfBody ?? '',
   eventSource: 'aws:sqs',
-  eventSourceARN: sqsStandin.queues.launch?.arn ?? '',
+  eventSourceARN: world.sqsStandin.queues.launch?.arn ?? '',
   awsRegion: 'us-east-1',
 });
 

@@ -8,15 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -33,7 +32,6 @@ import { DEFAULT_PREFECT_VERSION } from '../../shared/jobs/resolve-job-configura
 import { buildLaunchMessage } from '../../shared/launch/launch-message.ts';
 import { loadReporterConfig } from '../../shared/report/reporter-config.ts';
 import fixture from '../fixtures/prefect/worker-events.json' with { type: 'json' };
-import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin, EcsTaskStateChangeEvent } from '../standins/ecs/types.ts';
 import {
   type ActorOptions,
@@ -42,16 +40,14 @@ import {
   readFlowRun,
   seed,
 } from '../standins/prefect/actors.ts';
-import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import type { PrefectStandin } from '../standins/prefect/server.ts';
 import type { EventRecord } from '../standins/prefect/store.ts';
-import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
+import { type LauncherWorld, startLauncherWorld } from './launcher-world.ts';
 import { createMemoryLogger, seedRuns, startPollerWorld, WORKER } from './poller-fixtures.ts';
 
 const API_KEY = 'pnu_worker-events-key';
 const POOL = 'ecs-events';
 const CLUSTER = 'prefect';
-const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/prefect-execution';
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const auth: ActorOptions = { headers: { authorization: `Bearer ${API_KEY}` } };
 const WORKER_RESOURCE = {
   'prefect.resource.id': `prefect.worker.ecs.${DEFAULT_WORKER_NAME}`,
@@ -60,12 +56,11 @@ const WORKER_RESOURCE = {
   'prefect.worker-type': 'ecs',
 };
 
+let world: LauncherWorld;
 let prefect: PrefectStandin;
 let aws: AwsStandin;
-let sqsStandin: SqsStandin;
 let sqs: SQSClient;
 let queueUrl: string;
-let secretArn: string;
 let poolId: string;
 const clients: { destroy(): void }[] = [];
 let reporterHandler: ReporterHandler | undefined;
@@ -74,30 +69,20 @@ let live = false;
 const reporterLog = createMemoryLogger();
 
 beforeAll(async () => {
-  prefect = await startPrefectStandin({ apiKey: API_KEY });
-  aws = await startAwsStandin();
-  sqsStandin = await startSqsStandin({
-    queues: [{ name: 'launch', visibilityTimeout: 120, maxReceiveCount: 5 }],
+  world = await startLauncherWorld({
+    apiKey: API_KEY,
+    pool: POOL,
+    cluster: CLUSTER,
+    capacityProviders: ['FARGATE'],
   });
-  queueUrl = sqsStandin.queues.launch?.url ?? '';
-  sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsStandin.url, credentials });
-  secretArn = aws.secrets.putSecret('prefect/api-key', API_KEY);
-  const ecs = new ECSClient({ region: aws.region, endpoint: aws.url, credentials });
-  await ecs.send(
-    new CreateClusterCommand({ clusterName: CLUSTER, capacityProviders: ['FARGATE'] })
-  );
-  ecs.destroy();
-  poolId = (await seed.workPool(prefect.apiUrl, { name: POOL }, auth)).id;
+  ({ prefect, aws, sqs, queueUrl, poolId } = world);
   reporterHandler = await createReporter();
   aws.subscribe((event) => (live ? reporterHandler?.(event) : undefined));
 });
 
 afterAll(async () => {
   for (const client of clients) client.destroy();
-  sqs?.destroy();
-  await sqsStandin?.close();
-  await aws?.close();
-  await prefect?.close();
+  await world?.close();
 });
 
 beforeEach(() => {
@@ -105,28 +90,15 @@ beforeEach(() => {
   reporterLog.lines.length = 0;
 });
 
-const environment = () => ({
-  PREFECT_API_URL: prefect.apiUrl,
-  PREFECT_API_KEY_SECRET_ARN: secretArn,
-  PREFECT_WORK_POOLS: POOL,
-  LAUNCH_QUEUE_URL: queueUrl,
-  AWS_REGION: aws.region,
-  ECS_EXECUTION_ROLE_ARN: EXECUTION_ROLE,
-});
-
-const endpoint = () => ({ region: aws.region, endpoint: aws.url, credentials });
+const environment = () => world.environment();
+const endpoint = () => world.awsEndpoint();
 
 /** A launcher as deployed (worker events on by default), with a logger the test reads. */
 const createLauncher = async () => {
-  const ecs = new ECSClient({ ...endpoint(), maxAttempts: 2 });
-  const ec2 = new EC2Client(endpoint());
-  const secretsManager = new SecretsManagerClient(endpoint());
-  const queue = new SQSClient({ region: 'us-east-1', endpoint: sqsStandin.url, credentials });
-  clients.push(ecs, ec2, secretsManager, queue);
   const logger = createMemoryLogger();
   const deps = await createLauncherDeps(loadConfig(environment()), {
     logger,
-    clients: { ecs, ec2, secretsManager, sqs: queue },
+    clients: world.launcherClients(),
     prefectDeps: { sleep: async () => {} },
   });
   return { handler: createLauncherHandler(deps), logger };
@@ -226,7 +198,7 @@ const toRecord = (message: Message): SQSRecord => ({
   messageAttributes: {},
   md5OfBody: message.MD5OfBody ?? '',
   eventSource: 'aws:sqs',
-  eventSourceARN: sqsStandin.queues.launch?.arn ?? '',
+  eventSourceARN: world.sqsStandin.queues.launch?.arn ?? '',
   awsRegion: 'us-east-1',
 });
 
