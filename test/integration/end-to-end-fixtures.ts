@@ -66,6 +66,7 @@ import {
   type PrefectStandinOptions,
   startPrefectStandin,
 } from '../standins/prefect/server.ts';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 import { type SqsQueue, type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
 
 export const POOL = 'ecs-e2e';
@@ -593,23 +594,8 @@ export const inspectQueue = (world: EndToEndWorld, name: string) => {
 // Lambda's SQS event source mapping
 
 /** The record Lambda builds from a received message. */
-export const toSqsRecord = (message: Message, queue: SqsQueue): SQSRecord => ({
-  messageId: message.MessageId ?? '',
-  receiptHandle: message.ReceiptHandle ?? '',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-    SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-    SenderId: message.Attributes?.SenderId ?? 'AIDAEXAMPLE',
-    ApproximateFirstReceiveTimestamp:
-      message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: queue.arn,
-  awsRegion: REGION,
-});
+export const toSqsRecord = (message: Message, queue: SqsQueue): SQSRecord =>
+  sqsRecord(message, queue, REGION);
 
 /** One invocation the mapping made. */
 export interface EsmInvocation {

@@ -26,6 +26,7 @@ import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import { type ActorOptions, proposeState, readFlowRun, seed } from '../standins/prefect/actors.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
 import { startSqsEventSource } from './sqs-event-source.ts';
 
@@ -293,22 +294,7 @@ describe('launcher under ECS throttling: one run', () => {
     return Messages[0];
   };
 
-  const toRecord = (message: Message): SQSRecord => ({
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDATEST',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  });
+  const toRecord = (message: Message): SQSRecord => sqsRecord(message, { arn: queueArn });
 
   it('goes back to the queue for seconds, not CRASHED, while its deadline has not passed', async () => {
     // Prepare

@@ -36,6 +36,7 @@ import {
   user,
 } from '../standins/prefect/actors.ts';
 import type { PrefectStandin } from '../standins/prefect/server.ts';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 import { type LauncherWorld, startLauncherWorld } from './launcher-world.ts';
 
 const API_KEY = 'pnu_launcher-integration-key';
@@ -200,23 +201,8 @@ const redeliver = async (messages: readonly Message[]): Promise<Message[]> => {
   return receive(new Set(messages.map((message) => message.MessageId ?? '')));
 };
 
-const toRecord = (message: Message): SQSRecord => ({
-  messageId: message.MessageId ?? '',
-  receiptHandle: message.ReceiptHandle ?? '',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-    SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-    SenderId: message.Attributes?.SenderId ?? 'AIDATEST',
-    ApproximateFirstReceiveTimestamp:
-      message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: world.sqsStandin.queues.launch?.arn ?? '',
-  awsRegion: 'us-east-1',
-});
+const toRecord = (message: Message): SQSRecord =>
+  sqsRecord(message, { arn: world.sqsStandin.queues.launch?.arn ?? '' });
 
 /** Invokes the handler as Lambda's event source mapping does, deleting acknowledged records. */
 const invoke = async (handler: LauncherHandler, messages: readonly Message[]) => {

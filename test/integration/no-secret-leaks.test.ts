@@ -44,6 +44,7 @@ import { startAwsStandin } from '../standins/ecs/server.ts';
 import type { AwsStandin } from '../standins/ecs/types.ts';
 import { engine, proposeState, readFlowRun, seed } from '../standins/prefect/actors.ts';
 import { type PrefectStandin, startPrefectStandin } from '../standins/prefect/server.ts';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 import { type SqsStandin, startSqsStandin } from '../standins/sqs/server.ts';
 
 const API_KEY = 'pnu_NoLeakApiKey0a1b2c3d4e5f6a7b8c9d0e1f2a3b';
@@ -207,22 +208,15 @@ const createReporter = async (): Promise<ReporterHandler> => {
   return createReporterHandler(deps);
 };
 
-const toRecord = (message: Pick<Message, 'MessageId' | 'ReceiptHandle' | 'Body'>): SQSRecord => ({
-  messageId: message.MessageId ?? randomUUID(),
-  receiptHandle: message.ReceiptHandle ?? 'receipt',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: String(Date.now()),
-    SenderId: 'AIDATEST',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: sqsStandin.queues.launch?.arn ?? '',
-  awsRegion: 'us-east-1',
-});
+const toRecord = (message: Pick<Message, 'MessageId' | 'ReceiptHandle' | 'Body'>): SQSRecord =>
+  sqsRecord(
+    {
+      ...message,
+      MessageId: message.MessageId ?? randomUUID(),
+      ReceiptHandle: message.ReceiptHandle ?? 'receipt',
+    },
+    { arn: sqsStandin.queues.launch?.arn ?? '' }
+  );
 
 /** The launch messages waiting in the queue. */
 const receiveLaunches = async (): Promise<Message[]> => {

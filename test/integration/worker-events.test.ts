@@ -42,6 +42,7 @@ import {
 } from '../standins/prefect/actors.ts';
 import type { PrefectStandin } from '../standins/prefect/server.ts';
 import type { EventRecord } from '../standins/prefect/store.ts';
+import { sqsRecord } from '../standins/sqs/esm-record.ts';
 import { type LauncherWorld, startLauncherWorld } from './launcher-world.ts';
 import { createMemoryLogger, seedRuns, startPollerWorld, WORKER } from './poller-fixtures.ts';
 
@@ -185,22 +186,8 @@ const enqueue = async (bodies: readonly string[]): Promise<Message[]> => {
   return received;
 };
 
-const toRecord = (message: Message): SQSRecord => ({
-  messageId: message.MessageId ?? '',
-  receiptHandle: message.ReceiptHandle ?? '',
-  body: message.Body ?? '',
-  attributes: {
-    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-    SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-    SenderId: 'AIDATEST',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: world.sqsStandin.queues.launch?.arn ?? '',
-  awsRegion: 'us-east-1',
-});
+const toRecord = (message: Message): SQSRecord =>
+  sqsRecord(message, { arn: world.sqsStandin.queues.launch?.arn ?? '' });
 
 /** Invokes the handler as the event source mapping does; returns the Prefect requests it made. */
 const invoke = async (handler: LauncherHandler, messages: readonly Message[]) => {
