@@ -6,6 +6,7 @@
  */
 import type { TaskDefinitionOptions } from '../ecs/task-definition.ts';
 import type { EcsJobConfiguration } from '../jobs/ecs-job-configuration.ts';
+import { placeOfArn } from './arn-place.ts';
 import {
   type AwsCredentialsSettings,
   assumedAccountOf,
@@ -40,10 +41,6 @@ export const awsTargetOf = (
   };
 };
 
-/** `arn:<partition>:<service>:<region>:<account>:…` → the account, when the ARN has one. */
-const accountOfArn = (arn: string | undefined): string | undefined =>
-  arn ? /^arn:[^:]+:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1] : undefined;
-
 /**
  * The task-definition builder's defaults for a run in `target`: its region for `awslogs-region`;
  * the stack's execution role only if it lives in the target's account (a role of account A cannot
@@ -65,7 +62,7 @@ export const taskDefinitionOptionsFor = (
   const warnings: string[] = [];
   const account = target.account;
   if (account === undefined) return { options, warnings };
-  const roleAccount = accountOfArn(defaults.executionRoleArn);
+  const roleAccount = placeOfArn(defaults.executionRoleArn)?.account;
   const ownRole =
     configuration.execution_role_arn || configuration.task_definition.executionRoleArn;
   if (roleAccount !== undefined && roleAccount !== account) {
@@ -84,7 +81,7 @@ export const taskDefinitionOptionsFor = (
     ],
   ] as const;
   for (const [variable, arn] of secrets) {
-    const secretAccount = accountOfArn(arn);
+    const secretAccount = placeOfArn(arn)?.account;
     if (secretAccount === undefined || secretAccount === account) continue;
     warnings.push(
       `The flow-run container reads ${variable} from ${arn} in account ${secretAccount}, but runs in account ${account}: its execution role must be allowed to read that secret across accounts (a Secrets Manager resource policy and a KMS key policy; SSM parameters cannot be read across accounts unless shared). Simpler: store the credential in account ${account} and set ${variable === 'PREFECT_API_KEY' ? 'prefect_api_key_secret_arn' : 'prefect_api_auth_string_secret_arn'} in the work pool to its ARN.`

@@ -8,7 +8,9 @@
  * task state again (a restarted worker) gives the same id, hence the same transition id in the
  * reporter's proposal, as an EventBridge redelivery would.
  */
+
 import type { Attachment, Container, Task } from '@aws-sdk/client-ecs';
+import { type ArnPlace, placeOfArn } from '../aws/arn-place.ts';
 import { uuidV5 } from '../report/transition-id.ts';
 
 /** RFC 9562's URL namespace. */
@@ -108,10 +110,7 @@ const compact = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
 
 /** `arn:aws:ecs:<region>:<account>:task/…` → region and account. */
-const arnParts = (arn: string): { region: string; account: string } => {
-  const [, , , region = '', account = ''] = arn.split(':');
-  return { region, account };
-};
+const arnParts = (arn: string): ArnPlace => placeOfArn(arn) ?? { region: '', account: '' };
 
 /** DescribeTasks calls the ENI attachment `ElasticNetworkInterface`; events call it `eni`. */
 const attachmentOf = (attachment: Attachment) =>

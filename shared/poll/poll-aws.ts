@@ -5,6 +5,7 @@
  * (`STACK_ACCOUNT_ID`) uses the poller's own client without reading anything.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { placeOfArn } from '../aws/arn-place.ts';
 import { recoverRefusedCredentials } from '../aws/refused-credentials.ts';
 import {
   createRunAwsClients,
@@ -13,15 +14,15 @@ import {
 } from '../aws/run-aws-clients.ts';
 import { sdkClientOptionsOf } from '../aws/sdk-client-options.ts';
 import { createEcsClient } from '../ecs/ecs-client.ts';
+import { parseInfrastructurePid } from '../ecs/infrastructure-pid.ts';
 import type { FlowRun } from '../prefect/schemas.ts';
 import type { PollEcs } from './poll-deps.ts';
 
-/** The account and region of the task a pid (`<cluster>::<task ARN>`) names. */
+/** The task a pid (`<cluster>::<task ARN>`) names, with its account and region. */
 const taskOfPid = (pid: string | null): TaskPlace | undefined => {
-  const match = pid ? /(?:^|::)(arn:[^:]+:ecs:([^:]+):(\d{12}):task\/.+)$/.exec(pid) : null;
-  return match?.[1] && match[2] && match[3]
-    ? { taskArn: match[1], region: match[2], account: match[3] }
-    : undefined;
+  const taskArn = pid ? parseInfrastructurePid(pid)?.taskArn : undefined;
+  const place = placeOfArn(taskArn);
+  return taskArn && place ? { taskArn, ...place } : undefined;
 };
 
 /** What {@link createPollAws} needs. */
