@@ -9,10 +9,21 @@
  * Blocks that cannot work (profile_name, a role the stack may not assume, a role that does not trust
  * us) CRASH their runs with the fix.
  */
+
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLauncherHandler } from '../../functions/launcher/handler.ts';
+import { createLauncherDeps } from '../../functions/launcher/launcher-deps.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { parseLaunchMessage } from '../../shared/launch/launch-message.ts';
 import type { AwsTenant } from '../standins/ecs/types.ts';
 import { readFlowRun, readFlowRunStates, seed, user } from '../standins/prefect/actors.ts';
 import {
+  type Behaviour,
   consumeQueue,
   type EndToEndWorld,
   FINAL_STATES,
@@ -20,6 +31,7 @@ import {
   POOL,
   scheduledEvent,
   startEndToEndWorld,
+  toSqsRecord,
   waitFor,
 } from './end-to-end-fixtures.ts';
 import {
@@ -91,32 +103,75 @@ afterAll(async () => {
   await world?.close();
 });
 
+/** Receives the run's launch message from the queue, as the event source mapping would. */
+const receiveLaunchOf = async (runId: string): Promise<Message> => {
+  const { Messages = [] } = await world.sqsClient.send(
+    new ReceiveMessageCommand({
+      QueueUrl: world.launchQueue.url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['All'],
+    })
+  );
+  const message = Messages.find(
+    (received) => parseLaunchMessage(received.Body ?? '').flow_run_id === runId
+  );
+  if (!message) throw new Error('no launch message for the run');
+  return message;
+};
+
+/**
+ * Plays one member run: its events forwarded to the reporter, the launch queue consumed by
+ * `launchers` (default: the world's launcher; two: two containers at once), its engine as
+ * `behaviour`, its task advancing to RUNNING; then polls. `stop` ends it all and waits for ECS.
+ */
+const playMemberRun = async (
+  runId: string,
+  behaviour: Behaviour,
+  launchers: readonly ((event: SQSEvent) => Promise<unknown>)[] = [world.launcher]
+) => {
+  const events = await forwardMemberEvents(world, member);
+  const consumers = launchers.map((launcher) =>
+    consumeQueue(world, world.launchQueue, 5, launcher)
+  );
+  const memberEngine = playMemberEngine(world, member, new Map([[runId, behaviour]]));
+  member.ecs.setPlan(
+    { startedBy: `prefect/${runId}` },
+    { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
+  );
+  await world.poller(scheduledEvent());
+  for (const consumer of consumers) consumer.start();
+  return {
+    events,
+    memberEngine,
+    stop: async () => {
+      await Promise.all([...consumers.map((consumer) => consumer.stop()), memberEngine.stop()]);
+      await member.ecs.settled();
+      events.disconnect();
+    },
+  };
+};
+
+const untilFinal = (runId: string) =>
+  waitFor(
+    'the member run final',
+    async () => FINAL_STATES.has((await stateOf(runId))?.type ?? ''),
+    30_000
+  );
+
 describe('a pool whose aws_credentials assume a role in another account and region', () => {
   it('launches there, is reported from the forwarded events, and is deregistered there', async () => {
     // Prepare
     const runId = await seedRun('member-complete');
-    const events = await forwardMemberEvents(world, member);
-    const launcherEsm = consumeQueue(world, world.launchQueue, 5, world.launcher);
-    const memberEngine = playMemberEngine(world, member, new Map([[runId, 'complete']]));
-    member.ecs.setPlan(
-      { startedBy: `prefect/${runId}` },
-      { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
-    );
 
     // Act
-    await world.poller(scheduledEvent());
-    launcherEsm.start();
+    const play = await playMemberRun(runId, 'complete');
     try {
-      await waitFor(
-        'the member run final',
-        async () => FINAL_STATES.has((await stateOf(runId))?.type ?? ''),
-        20_000
-      );
+      await untilFinal(runId);
     } finally {
-      await Promise.all([launcherEsm.stop(), memberEngine.stop()]);
-      await member.ecs.settled();
-      events.disconnect();
+      await play.stop();
     }
+    const { events, memberEngine } = play;
 
     // Assess: the run completed through the forwarded events
     expect(memberEngine.errors).toEqual([]);
@@ -164,18 +219,112 @@ describe('a pool whose aws_credentials assume a role in another account and regi
     expect(inspectQueue(world, 'launch').depth).toBe(0);
   }, 30_000);
 
-  it("the poller's cancel sweep stops the task of a run cancelled before its engine started, in the member account", async () => {
-    // Prepare
-    const runId = await seedRun('member-cancel');
-    const events = await forwardMemberEvents(world, member);
-    const launcherEsm = consumeQueue(world, world.launchQueue, 5, world.launcher);
-    const memberEngine = playMemberEngine(world, member, new Map([[runId, 'hold']]));
+  it('two launcher containers given the same launch message at once start one task in the member account', async () => {
+    // Prepare: the run claimed; SQS delivers its message to two fresh containers (each assumes the
+    // role with its own cache)
+    const runId = await seedRun('member-twice');
     member.ecs.setPlan(
       { startedBy: `prefect/${runId}` },
       { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
     );
     await world.poller(scheduledEvent());
-    launcherEsm.start();
+    const message = await receiveLaunchOf(runId);
+    const [first, second] = await Promise.all([
+      world.startLauncherContainer(),
+      world.startLauncherContainer(),
+    ]);
+    const event = { Records: [toSqsRecord(message, world.launchQueue)] };
+
+    // Act
+    const answers = await Promise.all([first?.handler(event), second?.handler(event)]);
+    await member.ecs.settled();
+
+    // Assess: one task, the pid names it, both containers assumed the role and neither failed
+    const tasks = member.ecs.tasks().filter((task) => task.startedBy === `prefect/${runId}`);
+    expect(tasks).toHaveLength(1);
+    expect(answers.map((answer) => answer?.batchItemFailures)).toEqual([[], []]);
+    const run = await readFlowRun(world.prefect.apiUrl, runId, world.auth);
+    expect(run.infrastructure_pid).toBe(`${MEMBER_CLUSTER}::${tasks[0]?.taskArn}`);
+    expect(world.aws.callsTo('RunTask')).toEqual([]);
+    await member.ecs.runToCompletion(tasks[0]?.taskArn ?? '', { exitCode: 0 });
+    first?.destroy();
+    second?.destroy();
+  }, 30_000);
+
+  it('a run cancelled while its launch waits at RunTask: the launcher stops the task it then starts, in the member account', async () => {
+    // Prepare: a launcher whose member-account RunTask waits at a gate (wrapEcs wraps every
+    // scope's ECS port); the run is claimed and its message delivered
+    const runId = await seedRun('member-cancel-mid-launch');
+    member.ecs.setPlan(
+      { startedBy: `prefect/${runId}` },
+      { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
+    );
+    await world.poller(scheduledEvent());
+    const message = await receiveLaunchOf(runId);
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let reached: () => void = () => {};
+    const atGate = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const endpoint = {
+      region: 'us-east-1',
+      endpoint: world.aws.url,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
+    const clients = {
+      ecs: new ECSClient(endpoint),
+      ec2: new EC2Client(endpoint),
+      secretsManager: new SecretsManagerClient(endpoint),
+      sqs: new SQSClient({ ...endpoint, endpoint: world.sqs.url }),
+    };
+    const deps = await createLauncherDeps(loadConfig(world.env), {
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      clients,
+      prefectDeps: { sleep: async () => {} },
+      wrapEcs: (ecs) => ({
+        ...ecs,
+        runTask: async (input) => {
+          reached();
+          await gate;
+          return ecs.runTask(input);
+        },
+      }),
+    });
+    const launcher = createLauncherHandler(deps);
+    const launching = launcher({ Records: [toSqsRecord(message, world.launchQueue)] });
+    await atGate;
+    await user.cancel(world.prefect.apiUrl, runId, world.auth);
+    await world.poller(scheduledEvent());
+    expect((await stateOf(runId))?.type).toBe('CANCELLED');
+
+    // Act: the launch goes on
+    open();
+    const answer = await launching;
+    await member.ecs.settled();
+    for (const client of Object.values(clients)) client.destroy();
+
+    // Assess: its task was stopped at once, there, as the role; the run stays CANCELLED
+    expect(answer.batchItemFailures).toEqual([]);
+    const tasks = member.ecs.tasks().filter((task) => task.startedBy === `prefect/${runId}`);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]?.desiredStatus).toBe('STOPPED');
+    const stops = member
+      .callsTo('StopTask')
+      .filter((call) => (call.input as { task?: string }).task === tasks[0]?.taskArn);
+    expect(stops.length).toBeGreaterThan(0);
+    expect(stops.every((call) => signedAs(call.accessKeyId, ROLE))).toBe(true);
+    expect(world.aws.callsTo('StopTask')).toEqual([]);
+    expect((await stateOf(runId))?.type).toBe('CANCELLED');
+  }, 30_000);
+
+  it("the poller's cancel sweep stops the task of a run cancelled before its engine started, in the member account", async () => {
+    // Prepare
+    const runId = await seedRun('member-cancel');
+    const play = await playMemberRun(runId, 'hold');
+    const { events } = play;
     try {
       await waitFor(
         'the member task RUNNING, its pid recorded',
@@ -196,9 +345,7 @@ describe('a pool whose aws_credentials assume a role in another account and regi
         20_000
       );
     } finally {
-      await Promise.all([launcherEsm.stop(), memberEngine.stop()]);
-      await member.ecs.settled();
-      events.disconnect();
+      await play.stop();
     }
 
     // Assess
@@ -225,28 +372,15 @@ describe('a pool whose aws_credentials assume a role in another account and regi
       if (session.roleArn === ROLE) world.aws.sts.expire(session.accessKeyId);
     }
     const assumedBefore = world.aws.allCalls.filter((c) => c.operation === 'AssumeRole').length;
-    const events = await forwardMemberEvents(world, member);
-    const launcherEsm = consumeQueue(world, world.launchQueue, 5, world.launcher);
-    const memberEngine = playMemberEngine(world, member, new Map([[runId, 'complete']]));
-    member.ecs.setPlan(
-      { startedBy: `prefect/${runId}` },
-      { autoAdvance: { delayMs: 50 }, outcome: { kind: 'keepRunning' } }
-    );
 
     // Act
-    await world.poller(scheduledEvent());
-    launcherEsm.start();
+    const play = await playMemberRun(runId, 'complete');
     try {
-      await waitFor(
-        'the member run final',
-        async () => FINAL_STATES.has((await stateOf(runId))?.type ?? ''),
-        30_000
-      );
+      await untilFinal(runId);
     } finally {
-      await Promise.all([launcherEsm.stop(), memberEngine.stop()]);
-      await member.ecs.settled();
-      events.disconnect();
+      await play.stop();
     }
+    const { events } = play;
 
     // Assess: the launcher met the expired session, assumed the role again, and launched once
     const refused = world.aws.allCalls.filter(
